@@ -1,0 +1,1 @@
+"""Local Microsoft Entra ID / Microsoft Graph tenant simulator."""
