@@ -198,6 +198,24 @@ class Catalog:
         sku = self.sku_by_id(sku_id)
         return sku.name if sku else sku_id
 
+    def describe(self, assigned: dict) -> dict:
+        """An ``assignedLicenses`` entry as people read it: Graph's fields plus product and plan names.
+
+        Enabled plans are the SKU's plans minus the disabled ones, so an assignment reads the same whichever way it
+        was written (allow-list or deny-list).
+        """
+        sku_id = str(assigned.get("skuId", "")).lower()
+        disabled = [str(plan_id).lower() for plan_id in assigned.get("disabledPlans") or []]
+        sku = self.sku_by_id(sku_id)
+        return {
+            "skuId": sku_id,
+            "disabledPlans": disabled,
+            "skuPartNumber": sku.part_number if sku else None,
+            "name": sku.name if sku else sku_id,
+            "enabledPlanNames": [self.plan_name(plan.plan_id) for plan in (sku.plans if sku else ()) if plan.plan_id not in disabled],
+            "disabledPlanNames": [self.plan_name(plan_id) for plan_id in disabled],
+        }
+
     def _subscribed_list(self) -> str:
         if not self.skus:
             return "This tenant has no subscribed SKUs."

@@ -315,3 +315,16 @@ def test_catalog_lists_the_tenants_skus_in_order(catalog: Catalog) -> None:
 
 def test_catalog_error_is_a_value_error() -> None:
     assert issubclass(CatalogError, ValueError)
+
+
+def test_describe_names_the_product_and_its_enabled_and_disabled_plans(catalog):
+    e3 = catalog.sku("ENTERPRISEPACK")
+    exchange = e3.plan("Exchange Online (Plan 2)")
+    disabled = e3.disabled_plans_for(["Exchange Online (Plan 2)"])
+    described = catalog.describe({"skuId": e3.sku_id.upper(), "disabledPlans": [plan.upper() for plan in disabled]})
+    assert described["skuId"] == e3.sku_id
+    assert described["skuPartNumber"] == "ENTERPRISEPACK"
+    assert described["name"] == "Office 365 E3"
+    assert described["enabledPlanNames"] == [exchange.friendly_name]
+    assert described["disabledPlans"] == disabled
+    assert len(described["disabledPlanNames"]) == len(e3.plans) - 1
