@@ -16,7 +16,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ansible_collections.entra.licensing.plugins.module_utils._sku_catalog_data import PLANS, SKUS
+from ansible_collections.entra.licensing.plugins.module_utils._sku_catalog_data import PLANS, SKUS, SOURCE
+
+# The date of Microsoft's table: a plan a tenant SKU has beyond it was added by Microsoft later.
+PUBLISHED_DATE: str = SOURCE["microsoftLastUpdated"]
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _SUGGESTIONS = 3
@@ -181,6 +184,13 @@ class Catalog:
         """The tenant's SKU with this GUID, else Microsoft's (``subscribed`` is None), else None."""
         key = _clean(sku_id).lower()
         return self._by_id.get(key) or _STATIC_SKUS.get(key)
+
+    def published(self, sku_id: str) -> Sku | None:
+        """Microsoft's own entry for a SKU (its plans as of ``PUBLISHED_DATE``), whatever the tenant says; None if unlisted.
+
+        Comparing it with the tenant's plan list tells which plans Microsoft added to the product since then.
+        """
+        return _STATIC_SKUS.get(_clean(sku_id).lower())
 
     def plan_name(self, plan_id: str) -> str:
         """A plan's friendly name, falling back to the tenant's plan name and then to the GUID itself."""

@@ -328,3 +328,11 @@ def test_describe_names_the_product_and_its_enabled_and_disabled_plans(catalog):
     assert described["enabledPlanNames"] == [exchange.friendly_name]
     assert described["disabledPlans"] == disabled
     assert len(described["disabledPlanNames"]) == len(e3.plans) - 1
+
+
+def test_published_is_microsofts_entry_whatever_the_tenant_has(catalog):
+    published = catalog.published(E3.upper())
+    assert published is not None and published.subscribed is None
+    assert NEW_PLAN not in {plan.plan_id for plan in published.plans}
+    assert NEW_PLAN in {plan.plan_id for plan in catalog.sku(E3).plans}
+    assert catalog.published(LAB_ADDON) is None
