@@ -1,0 +1,110 @@
+# Copyright: contributors to entra.licensing
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Direct members of an Entra group: read them, compare them with a wanted list, and write the difference in bulk.
+
+Writes use the fewest round trips Graph allows: ``members@odata.bind`` carries 20 members per PATCH, and ``$batch``
+carries 20 such PATCHes, so up to 400 members are added per round trip; removals are 20 DELETEs per round trip.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.entra.licensing.plugins.module_utils.client import BatchRequest, GraphClient, GraphResponse, raise_for_status
+from ansible_collections.entra.licensing.plugins.module_utils.directory import MEMBER_FIELDS, object_kind, resolve_objects, select
+from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
+
+BIND_LIMIT = 20
+ALREADY_MEMBER = "one or more added object references already exist"
+
+
+def list_members(client: GraphClient, group_id: str) -> dict[str, dict[str, Any]]:
+    """Direct members by object id (users, groups, devices, service principals), every page."""
+    params = {"$select": select(MEMBER_FIELDS), "$top": "999"}
+    return {member["id"].lower(): member for member in client.iterate(f"/groups/{group_id}/members", params=params)}
+
+
+def label(member: dict[str, Any]) -> str:
+    """How a member is shown to people: UPN for users, display name for the rest, id as the last resort."""
+    return member.get("userPrincipalName") or member.get("displayName") or member["id"]
+
+
+def match_current(references: list[str], current: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """References already answered by the member list (by id or UPN), and those that need a lookup."""
+    by_upn = {(member.get("userPrincipalName") or "").casefold(): member for member in current.values() if member.get("userPrincipalName")}
+    known: dict[str, dict[str, Any]] = {}
+    unknown: list[str] = []
+    for reference in references:
+        key = reference.strip()
+        member = current.get(key.lower()) or by_upn.get(key.casefold())
+        if member is None:
+            unknown.append(key)
+        else:
+            known[key] = member
+    return known, unknown
+
+
+def resolve_wanted(client: GraphClient, references: list[str], current: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every wanted reference as a directory object; unknown references all named in one error before any write."""
+    known, unknown = match_current(references, current)
+    found, missing = resolve_objects(client, unknown) if unknown else ({}, [])
+    if missing:
+        raise GraphError(f"{len(missing)} member(s) do not exist in the tenant: {', '.join(missing)}", status=404, code="Request_ResourceNotFound")
+    known.update(found)
+    return known
+
+
+def plan_changes(current: dict[str, dict[str, Any]], wanted: dict[str, dict[str, Any]], state: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Objects to add and to remove for ``state`` present, absent or exact."""
+    wanted_ids = {member["id"].lower(): member for member in wanted.values()}
+    if state == "absent":
+        return [], [current[object_id] for object_id in sorted(wanted_ids) if object_id in current]
+    to_add = [wanted_ids[object_id] for object_id in sorted(wanted_ids) if object_id not in current]
+    to_remove = [current[object_id] for object_id in sorted(current) if object_id not in wanted_ids] if state == "exact" else []
+    return to_add, to_remove
+
+
+def _bind_url(client: GraphClient, object_id: str) -> str:
+    return client.url(f"/directoryObjects/{object_id}")
+
+
+def add_members(client: GraphClient, group_id: str, members: list[dict[str, Any]]) -> None:
+    """Add members 20 per PATCH, PATCHes packed into $batch.
+
+    A PATCH with ``members@odata.bind`` is all or nothing: if one member was added meanwhile (another run, a race), the
+    whole PATCH fails with "already exist"; that chunk is then added one by one, and "already exists" counts as done.
+    New groups may not be replicated yet, so Graph's "objects being referenced don't exist" is retried briefly.
+    """
+    chunks = [members[start:start + BIND_LIMIT] for start in range(0, len(members), BIND_LIMIT)]
+    patches = [BatchRequest("PATCH", f"/groups/{group_id}", {"members@odata.bind": [_bind_url(client, m["id"]) for m in chunk]}) for chunk in chunks]
+    retry_one_by_one: list[dict[str, Any]] = []
+    for chunk, response in zip(chunks, client.batch(patches, retry_not_found=True), strict=True):
+        if _already_member(response):
+            retry_one_by_one.extend(chunk)
+        else:
+            raise_for_status(response, f"add members to group {group_id}")
+    if retry_one_by_one:
+        singles = [BatchRequest("POST", f"/groups/{group_id}/members/$ref", {"@odata.id": _bind_url(client, m["id"])}) for m in retry_one_by_one]
+        for member, response in zip(retry_one_by_one, client.batch(singles, retry_not_found=True), strict=True):
+            if not _already_member(response):
+                raise_for_status(response, f"add {label(member)} to group {group_id}")
+
+
+def remove_members(client: GraphClient, group_id: str, members: list[dict[str, Any]]) -> None:
+    """Remove members through ``/members/{id}/$ref`` (never the object itself), 20 per $batch; gone already is done."""
+    deletes = [BatchRequest("DELETE", f"/groups/{group_id}/members/{m['id']}/$ref") for m in members]
+    for member, response in zip(members, client.batch(deletes), strict=True):
+        if response.status != 404:
+            raise_for_status(response, f"remove {label(member)} from group {group_id}")
+
+
+def _already_member(response: GraphResponse) -> bool:
+    if response.status != 400:
+        return False
+    message = ((response.body or {}).get("error") or {}).get("message") or ""
+    return ALREADY_MEMBER in message.lower()
+
+
+def nested_groups(members: list[dict[str, Any]]) -> list[str]:
+    """Groups among the members: group-based licensing gives licenses to direct user members only."""
+    return [label(member) for member in members if object_kind(member) == "group"]
