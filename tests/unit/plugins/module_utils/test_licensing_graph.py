@@ -1,0 +1,220 @@
+# Copyright: contributors to entra.licensing
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Licensing reads and writes through the real GraphClient, over a fake Graph that records every round trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import pytest
+import requests
+
+from ansible_collections.entra.licensing.plugins.module_utils.auth import AccessTokenCredential
+from ansible_collections.entra.licensing.plugins.module_utils.client import GraphClient
+from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
+from ansible_collections.entra.licensing.plugins.module_utils.licensing import LicenseChange, LicensingError, resolve_licenses
+from ansible_collections.entra.licensing.plugins.module_utils.licensing_graph import (
+    assign_licenses,
+    group_names,
+    members_with_errors,
+    read_user_and_catalog,
+    users_by_reference,
+    users_with_sku,
+    wait_for_processing,
+)
+from ansible_collections.entra.licensing.plugins.module_utils.sku_catalog import Catalog
+from ansible_collections.entra.licensing.plugins.module_utils.transport import Backoff
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+ROOT = "https://graph.example/v1.0"
+GROUP = "1132b215-826f-42a9-8cfe-1643d19d17fd"
+E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
+ADELE = json.loads((FIXTURES / "user_license_assignment_states.json").read_text(encoding="utf-8"))
+SKUS = json.loads((FIXTURES / "subscribed_skus.json").read_text(encoding="utf-8"))
+
+
+class Response:
+    def __init__(self, status: int, body=None) -> None:
+        self.status_code = status
+        self._body = body
+        self.headers = requests.structures.CaseInsensitiveDict({})
+        self.content = b"" if body is None else b"x"
+
+    def json(self):
+        return self._body
+
+
+def not_found(path: str) -> tuple[int, dict]:
+    return 404, {"error": {"code": "Request_ResourceNotFound", "message": f"Resource '{path}' does not exist."}}
+
+
+class FakeGraph:
+    """Routes (method, path) to handlers taking the query; answers $batch by routing each inner request."""
+
+    def __init__(self, routes: dict) -> None:
+        self.routes = routes
+        self.round_trips: list[str] = []
+        self.inner: list[str] = []
+
+    def answer(self, method: str, path: str, query: dict, body) -> tuple[int, object]:
+        handler = self.routes.get((method, path))
+        if handler is None:
+            return not_found(path)
+        return handler(query, body) if callable(handler) else (200, handler)
+
+    def request(self, method, url, params=None, json=None, headers=None):
+        parts = urlsplit(url)
+        path = unquote(parts.path).removeprefix("/v1.0")
+        query = dict(parse_qsl(parts.query)) | dict(params or {})
+        self.round_trips.append(f"{method} {path}")
+        if path == "/$batch":
+            responses = []
+            for item in json["requests"]:
+                inner = urlsplit(item["url"])
+                inner_path = unquote(inner.path)
+                self.inner.append(f"{item['method']} {inner_path}")
+                status, body = self.answer(item["method"], inner_path, dict(parse_qsl(inner.query)), item.get("body"))
+                responses.append({"id": item["id"], "status": status, "headers": {}, "body": body})
+            return Response(200, {"responses": list(reversed(responses))})
+        status, body = self.answer(method, path, query, json)
+        return Response(status, body)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def client_for(graph: FakeGraph) -> GraphClient:
+    return GraphClient(graph, "https://graph.example", AccessTokenCredential("token"), retry_timeout=5)
+
+
+def test_user_and_products_in_one_round_trip() -> None:
+    graph = FakeGraph({("GET", "/users/adele@contoso.com"): ADELE, ("GET", "/subscribedSkus"): SKUS})
+    user, catalog = read_user_and_catalog(client_for(graph), "adele@contoso.com")
+    assert graph.round_trips == ["POST /$batch"]
+    assert user["id"] == ADELE["id"]
+    assert catalog.sku("Office 365 E5").part_number == "ENTERPRISEPREMIUM"
+
+
+def test_unknown_user_is_named() -> None:
+    graph = FakeGraph({("GET", "/subscribedSkus"): SKUS})
+    with pytest.raises(GraphError) as caught:
+        read_user_and_catalog(client_for(graph), "nobody@contoso.com")
+    assert str(caught.value).startswith("No user 'nobody@contoso.com' exists in the tenant")
+
+
+def test_users_by_reference_twenty_per_round_trip() -> None:
+    routes = {("GET", f"/users/user{n}@contoso.com"): {"id": f"id-{n}", "userPrincipalName": f"user{n}@contoso.com"} for n in range(25)}
+    graph = FakeGraph(routes)
+    references = [f"user{n}@contoso.com" for n in range(25)] + ["user3@contoso.com", "ghost@contoso.com"]
+    found, missing = users_by_reference(client_for(graph), references, ("id", "userPrincipalName"))
+    assert [user["id"] for user in found] == [f"id-{n}" for n in range(25)]
+    assert missing == ["ghost@contoso.com"]
+    assert graph.round_trips == ["POST /$batch", "POST /$batch"]
+
+
+def test_group_names_in_batches_and_deleted_groups() -> None:
+    graph = FakeGraph({("GET", f"/groups/{GROUP}"): {"id": GROUP, "displayName": "O365_Licenses_E3_Base"}})
+    names = group_names(client_for(graph), {GROUP.upper(), "9f1c6c9d-0000-4000-8000-000000000001"})
+    assert names == {GROUP: "O365_Licenses_E3_Base", "9f1c6c9d-0000-4000-8000-000000000001": None}
+    assert graph.round_trips == ["POST /$batch"]
+
+
+def test_assign_license_sends_both_arrays() -> None:
+    seen = []
+
+    def assign(query, body):
+        seen.append(body)
+        return 202, {"id": GROUP}
+
+    graph = FakeGraph({("POST", f"/groups/{GROUP}/assignLicense"): assign})
+    change = LicenseChange(add=resolve_licenses(Catalog(SKUS["value"]), [{"sku": "Office 365 E5"}]))
+    assign_licenses(client_for(graph), f"/groups/{GROUP}", change)
+    assert seen == [{"addLicenses": [{"skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "disabledPlans": []}], "removeLicenses": []}]
+
+
+def test_wait_polls_with_backoff_until_processing_completes() -> None:
+    states = iter(["QueuedForProcessing", "ProcessingInProgress", "ProcessingInProgress", "ProcessingComplete"])
+
+    def read(query, body):
+        assert set(query["$select"].split(",")) == {"id", "displayName", "assignedLicenses", "licenseProcessingState"}
+        return 200, {"id": GROUP, "displayName": "Base", "assignedLicenses": [], "licenseProcessingState": {"state": next(states)}}
+
+    graph = FakeGraph({("GET", f"/groups/{GROUP}"): read})
+    clock = Clock()
+    group = wait_for_processing(client_for(graph), GROUP, 60, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
+    assert group["licenseProcessingState"] == {"state": "ProcessingComplete"}
+    assert clock.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_wait_gives_up_at_the_timeout_with_the_state() -> None:
+    graph = FakeGraph({("GET", f"/groups/{GROUP}"): {"id": GROUP, "displayName": "Base", "licenseProcessingState": {"state": "ProcessingInProgress"}}})
+    clock = Clock()
+    with pytest.raises(LicensingError) as caught:
+        wait_for_processing(client_for(graph), GROUP, 10, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
+    assert "within wait_timeout=10s (licenseProcessingState: ProcessingInProgress)" in str(caught.value)
+    assert caught.value.details == {"licenseProcessingState": {"state": "ProcessingInProgress"}}
+    assert clock.now <= 10
+
+
+def test_wait_ends_for_a_group_without_licenses() -> None:
+    graph = FakeGraph({("GET", f"/groups/{GROUP}"): {"id": GROUP, "displayName": "Base", "licenseProcessingState": None}})
+    assert wait_for_processing(client_for(graph), GROUP, 10)["id"] == GROUP
+
+
+def test_members_with_errors_lists_this_groups_failures() -> None:
+    other_group = "9f1c6c9d-0000-4000-8000-000000000001"
+    failing = dict(ADELE)
+    failing["licenseAssignmentStates"] = [
+        dict(state, assignedByGroup=GROUP if state["assignedByGroup"] == other_group else state["assignedByGroup"])
+        for state in ADELE["licenseAssignmentStates"]
+    ]
+    graph = FakeGraph({("GET", f"/groups/{GROUP}/membersWithLicenseErrors/microsoft.graph.user"): {"value": [failing]}})
+    [entry] = members_with_errors(client_for(graph), Catalog([]), GROUP)
+    assert entry == {
+        "id": ADELE["id"],
+        "userPrincipalName": "adele@contoso.com",
+        "skuId": "efccb6f7-5641-4e0e-bd10-b4976e1bf68e",
+        "skuPartNumber": "EMS",
+        "sku": "Enterprise Mobility + Security E3",
+        "state": "Error",
+        "error": "CountViolation",
+        "lastUpdatedDateTime": "2024-05-02T08:31:00Z",
+    }
+
+
+def test_users_of_a_product_include_those_whose_group_path_failed() -> None:
+    holder = {"id": "A", "userPrincipalName": "a@contoso.com"}
+    failed = {"id": "B", "userPrincipalName": "b@contoso.com"}
+
+    def users(query, body):
+        assert query["$filter"] == f"assignedLicenses/any(x:x/skuId eq {E3})"
+        return 200, {"value": [holder]}
+
+    def groups(query, body):
+        assert query["$filter"] == f"assignedLicenses/any(x:x/skuId eq {E3})"
+        return 200, {"value": [{"id": GROUP, "displayName": "Base"}]}
+
+    graph = FakeGraph(
+        {
+            ("GET", "/users"): users,
+            ("GET", "/groups"): groups,
+            ("GET", f"/groups/{GROUP}/membersWithLicenseErrors/microsoft.graph.user"): {"value": [failed, holder]},
+        }
+    )
+    names: dict = {}
+    found = list(users_with_sku(client_for(graph), E3.upper(), ("id", "userPrincipalName"), names))
+    assert [user["id"] for user in found] == ["A", "B"]
+    assert names == {GROUP: "Base"}
+    assert graph.round_trips == ["GET /users", "GET /groups", "POST /$batch"]
