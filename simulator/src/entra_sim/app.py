@@ -1,0 +1,23 @@
+"""The Flask application: one origin serving the authority, Graph v1.0 and the admin API."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from entra_sim import admin, gateway
+from entra_sim.auth import endpoints
+from entra_sim.core import EXTENSION, Simulator
+from entra_sim.graph import batch, groups, organization, skus, synchronization, users
+
+
+def create_app(simulator: Simulator) -> Flask:
+    app = Flask("entra_sim")
+    app.extensions[EXTENSION] = simulator
+    app.url_map.strict_slashes = False
+    app.json.sort_keys = False
+    for module in (organization, skus, users, groups, batch, synchronization):
+        app.register_blueprint(module.bp, url_prefix="/v1.0")
+    app.register_blueprint(admin.bp, url_prefix="/_admin")
+    app.register_blueprint(endpoints.bp)
+    gateway.install(app, simulator)
+    return app
