@@ -13,7 +13,9 @@ from entra_sim.graph import batch, groups, organization, skus, synchronization, 
 def create_app(simulator: Simulator) -> Flask:
     app = Flask("entra_sim")
     app.extensions[EXTENSION] = simulator
+    # Graph answers where it is asked: no redirects for a trailing slash or to a rule's canonical form.
     app.url_map.strict_slashes = False
+    app.url_map.redirect_defaults = False
     app.json.sort_keys = False
     for module in (organization, skus, users, groups, batch, synchronization):
         app.register_blueprint(module.bp, url_prefix="/v1.0")
