@@ -91,8 +91,8 @@ def sim_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
 @pytest.fixture
 def ready(sim_session: dict[str, Any]) -> dict[str, Any]:
-    """The session's simulator, reset to the article seed with default settings."""
-    admin(sim_session, "POST", "/reset")
+    """The session's simulator, reset to the article seed with default settings (a test may have loaded another)."""
+    admin(sim_session, "POST", "/seed", {"seed": "article"})
     return sim_session
 
 

@@ -178,8 +178,9 @@ class Tenant:
 
     def set_members(self, group: dict[str, Any], member_ids: Iterable[str]) -> None:
         """Make ``member_ids`` the group's members, keeping the add order of those already there."""
-        wanted = set(member_ids)
-        for member_id in [m for m in group["_members"] if m not in wanted]:
+        wanted = list(dict.fromkeys(member_ids))
+        keep = set(wanted)
+        for member_id in [m for m in group["_members"] if m not in keep]:
             self.remove_member(group, member_id)
         for member_id in wanted:
             if member_id not in group["_members"]:
