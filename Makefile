@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need (Samba AD DC for the on-premises directory, Chromium to look at the HTML report).
-SYS_PACKAGES ?=
+SYS_PACKAGES ?= samba samba-dsdb-modules samba-vfs-modules samba-ad-provision iproute2
 COLLECTIONS := $(abspath build/collections)
 STAGE := $(COLLECTIONS)/ansible_collections/entra/licensing
 GET_PIP_CACHE := $(HOME)/.ansible/test/cache
