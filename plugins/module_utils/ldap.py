@@ -12,6 +12,7 @@ User-supplied values reach the directory in exactly two ways, each through one h
 
 from __future__ import annotations
 
+import math
 import ssl
 import uuid
 from typing import Any
@@ -163,7 +164,8 @@ def create_ldap_connection(
 
 def _unbound_connection(ldap_server: Any, auth: str, bind_dn: str | None, bind_password: str | None, timeout: float) -> tuple[Any, str]:
     """The connection for the chosen authentication, and who it binds as (for messages)."""
-    options: dict[str, Any] = dict(receive_timeout=timeout, auto_referrals=False, raise_exceptions=False, auto_range=True)
+    # ldap3 packs receive_timeout into SO_RCVTIMEO as whole seconds: a float there fails with struct.error.
+    options: dict[str, Any] = dict(receive_timeout=max(1, math.ceil(timeout)), auto_referrals=False, raise_exceptions=False, auto_range=True)
     if auth == "kerberos":
         credentials = _kerberos_credentials(bind_dn, bind_password)
         sasl = dict(authentication=ldap3.SASL, sasl_mechanism=ldap3.KERBEROS, sasl_credentials=(None, None, credentials))

@@ -188,8 +188,9 @@ def test_missing_ca_bundle_is_an_ldap_error(tmp_path):
 
 
 def test_validate_certs_false_turns_verification_off(recording):
-    create_ldap_connection(server="dc01", port=1636, bind_dn="svc", bind_password="pw", ca_bundle="/ca.pem", validate_certs=False)
+    create_ldap_connection(server="dc01", port=1636, bind_dn="svc", bind_password="pw", ca_bundle="/ca.pem", validate_certs=False, timeout=2.5)
     assert recording[0].server.port == 1636
+    assert recording[0].kwargs["receive_timeout"] == 3  # whole seconds: ldap3 packs it into SO_RCVTIMEO
     assert recording[0].server.tls.validate == ssl.CERT_NONE
 
 
