@@ -21,7 +21,8 @@ def member_adds(graph, group_id: str, users: list[str]) -> list[dict]:
 def test_batch_runs_each_request_and_answers_200_with_per_request_results(graph):
     group = graph.create_group("Batched")
     requests = [*member_adds(graph, group["id"], [ADELE, ALEX]),
-                {"id": "3", "method": "GET", "url": f"groups/{group['id']}/members?$select=id", "dependsOn": ["1", "2"]},
+                {"id": "3", "method": "GET", "url": f"groups/{group['id']}/members?$select=id",
+                 "dependsOn": ["1", "2"]},
                 {"id": "4", "method": "GET", "url": "/groups/b2000000-0000-4000-8000-000000009999"}]
     response = graph.post("/$batch", {"requests": requests})
     assert response.status_code == 200
@@ -95,7 +96,7 @@ def test_an_inner_429_carries_its_own_retry_after_and_the_batch_still_answers_20
 def test_the_request_log_counts_each_inner_write_and_one_round_trip(ready, graph):
     group = graph.create_group("Batched")
     cursor = admin(ready, "GET", "/requests?since=0")["next"]
-    requests = member_adds(graph, group["id"], [ADELE, ALEX]) + [{"id": "9", "method": "GET", "url": "/groups"}]
+    requests = [*member_adds(graph, group["id"], [ADELE, ALEX]), {"id": "9", "method": "GET", "url": "/groups"}]
     graph.post("/$batch", {"requests": requests})
     log = admin(ready, "GET", f"/requests?since={cursor}")
     assert log["summary"] == {"round_trips": 1, "by_kind": {"graph": 1}, "by_method": {"POST": 2, "GET": 1},

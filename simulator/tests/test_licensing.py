@@ -33,8 +33,6 @@ from conftest import (
 from entra_sim.seeds import builtin
 from entra_sim.testing import admin
 
-E3_PLANS = None  # filled lazily from the tenant
-
 
 def plans_of(graph: Graph, sku: str) -> list[str]:
     skus = graph.get("/subscribedSkus").json()["value"]
@@ -278,8 +276,8 @@ def test_group_paths_use_the_tenant_location_and_never_write_the_users(graph, se
 
 
 def test_prohibited_usage_location_is_a_group_path_error_and_a_direct_400(ready, graph, settle):
-    with_rules(ready, skus=lambda skus: [{**s, "prohibited_usage_locations": ["GB"]} if s["skuPartNumber"] == "ENTERPRISEPACK"
-                                         else s for s in skus])
+    with_rules(ready, skus=lambda skus: [
+        {**s, "prohibited_usage_locations": ["GB"]} if s["skuPartNumber"] == "ENTERPRISEPACK" else s for s in skus])
     group = licensed_group(graph, settle, "E3", [LYNNE, ADELE], [{"skuId": E3}])
     assert states(graph, LYNNE) == [(group, E3, "Error", "ProhibitedInUsageLocationViolation")]
     assert states(graph, ADELE) == [(group, E3, "Active", "None")]

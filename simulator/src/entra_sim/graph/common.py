@@ -65,6 +65,11 @@ def json_body() -> dict[str, Any]:
     return data
 
 
+def properties(body: dict[str, Any]) -> dict[str, Any]:
+    """The body without instance annotations ("@odata.type": "#microsoft.graph.group", as the SDKs send)."""
+    return {name: value for name, value in body.items() if not name.startswith("@")}
+
+
 def graph_url(path: str = "") -> str:
     return f"{sim().base_url}/v1.0{path}"
 

@@ -18,6 +18,7 @@ from entra_sim.graph.common import (
     json_body,
     no_content,
     operation,
+    properties,
     sim,
     visible,
 )
@@ -79,7 +80,7 @@ def _check_properties(body: dict[str, Any], allowed: frozenset[str]) -> dict[str
     """The body's group properties, checked one by one; binds are left to the caller."""
     config = sim().config
     values = {}
-    for name, value in body.items():
+    for name, value in properties(body).items():
         if name in BINDS:
             continue
         if name not in GROUP_PROPERTIES:
@@ -222,8 +223,8 @@ def get_group(group_id: str) -> Response:
 @operation(None)
 def update_group(group_id: str) -> Response:
     body = json_body()
-    properties = [name for name in body if name not in BINDS]
-    authorize(*(["groups.update"] if properties or "owners@odata.bind" in body else []),
+    changes = [name for name in properties(body) if name not in BINDS]
+    authorize(*(["groups.update"] if changes or "owners@odata.bind" in body else []),
               *(["groups.members.write"] if "members@odata.bind" in body else []))
     group = _replicated(group_id) if "members@odata.bind" in body else _group(group_id)
     require_writable(group)

@@ -9,7 +9,16 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from entra_sim.graph.common import context_url, graph_json, json_body, no_content, operation, sim, visible
+from entra_sim.graph.common import (
+    context_url,
+    graph_json,
+    json_body,
+    no_content,
+    operation,
+    properties,
+    sim,
+    visible,
+)
 from entra_sim.graph.directory import entity, license_changes, related_list, visible_or_404
 from entra_sim.graph.query import count_response, page, parse_list_query, parse_select, select_fragment
 from entra_sim.model import errors
@@ -62,7 +71,7 @@ def get_user(key: str) -> Response:
 @operation("users.update")
 def update_user(key: str) -> Response:
     user = _user(key)
-    body = json_body()
+    body = properties(json_body())
     config = sim().config
     for name, value in body.items():
         if name not in USER_PROPERTIES:

@@ -64,10 +64,18 @@ def canonical_property(kind: str, name: str) -> str | None:
     return _CANONICAL[kind].get(name.lower())
 
 
+_SCALAR_DEFAULTS = {kind: {n: d for n, d in props.items() if d is None} for kind, (props, _, _) in RESOURCES.items()}
+_COLLECTIONS = {kind: [n for n, d in props.items() if d is not None] for kind, (props, _, _) in RESOURCES.items()}
+
+
 def new_object(kind: str, values: dict[str, Any]) -> dict[str, Any]:
-    """A stored object with every property present (defaults filled), so rendering needs no lookups."""
-    props = RESOURCES[kind][0]
-    obj = {name: (list(default) if isinstance(default, list) else default) for name, default in props.items()}
+    """A stored object with every property present (defaults filled), so rendering needs no lookups.
+
+    Built by copying a template dict: a 100,000-user seed creates this many objects at once.
+    """
+    obj = _SCALAR_DEFAULTS[kind].copy()
+    for name in _COLLECTIONS[kind]:
+        obj[name] = []
     obj.update(values)
     return obj
 

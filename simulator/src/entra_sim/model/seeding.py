@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from entra_sim.catalog import Catalog
-from entra_sim.model.tenant import Tenant, is_guid, new_id
+from entra_sim.model.tenant import Tenant, is_guid, new_id, utc_now
 
 PREPAID_UNITS = ("enabled", "lockedOut", "suspended", "warning")
 APP_KEYS = {"name", "client_id", "display_name", "client_secret", "secret_expired", "certificate", "roles"}
@@ -31,10 +31,12 @@ def build_tenant(seed: dict[str, Any], lock: threading.RLock, catalog: Catalog) 
         sku = _sku(spec, catalog, f"skus[{index}]", org)
         tenant.skus[sku["skuId"]] = sku
     tenant.plan_rules = _plan_rules(seed.get("plan_rules", {}), catalog)
+    created = utc_now()
     for index, spec in enumerate(seed.get("users", [])):
         where = f"users[{index}]"
         values = {k: v for k, v in spec.items() if k != "licenses"}
         _required(values, "userPrincipalName", where)
+        values.setdefault("createdDateTime", created)
         values.setdefault("displayName", values["userPrincipalName"].split("@")[0])
         values.setdefault("mail", values["userPrincipalName"])
         values.setdefault("mailNickname", values["userPrincipalName"].split("@")[0])
@@ -143,6 +145,8 @@ def _plan_rules(spec: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
 
 
 def _licenses(specs: list[dict[str, Any]], tenant: Tenant, where: str) -> list[tuple[str, list[str]]]:
+    if not specs:
+        return []
     by_ref = {**{sku_id: sku_id for sku_id in tenant.skus},
               **{sku["skuPartNumber"].lower(): sku_id for sku_id, sku in tenant.skus.items()}}
     result = []

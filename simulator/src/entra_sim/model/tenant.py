@@ -119,7 +119,8 @@ class Tenant:
     # --- writes ----------------------------------------------------------------------------------------------
 
     def add_user(self, values: dict[str, Any], *, from_api: bool = False) -> dict[str, Any]:
-        user = new_object("user", {"createdDateTime": utc_now(), **values})
+        user = new_object("user", values)
+        user["createdDateTime"] = user["createdDateTime"] or utc_now()
         user["id"] = user.get("id") or new_id()
         user["_seq"] = self.next_seq()
         user["_direct"] = user.get("_direct", {})
@@ -130,8 +131,9 @@ class Tenant:
         return user
 
     def add_group(self, values: dict[str, Any], *, from_api: bool = False) -> dict[str, Any]:
-        now = utc_now()
-        group = new_object("group", {"createdDateTime": now, "renewedDateTime": now, **values})
+        group = new_object("group", values)
+        group["createdDateTime"] = group["createdDateTime"] or utc_now()
+        group["renewedDateTime"] = group["renewedDateTime"] or group["createdDateTime"]
         group["id"] = group.get("id") or new_id()
         group["securityIdentifier"] = group["securityIdentifier"] or _cloud_sid(group["id"])
         group["hasMembersWithLicenseErrors"] = False
