@@ -34,6 +34,7 @@ def operation(name: str | None) -> Callable:
         def run(**kwargs: Any) -> Response:
             if name is not None:
                 authorize(name)
+            request.get_data(cache=True)  # read the body off the socket before taking the lock
             with sim().lock:
                 return view(**kwargs)
 
