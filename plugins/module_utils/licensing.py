@@ -272,8 +272,8 @@ def shortfall_message(needs: list[dict[str, Any]], holder: str) -> str | None:
     if not short:
         return None
     parts = [
-        f"{need['name']} ({need['skuPartNumber']}): {need['needed']} {holder} would take a new seat but "
-        f"{need['available']} are available ({need['enabled']} enabled + {need['warning']} in warning - {need['consumed']} consumed)"
+        f"{need['name']} ({need['skuPartNumber']}) needs {need['needed']} new seat(s) for {holder}, {need['available']} available "
+        f"({need['enabled']} enabled + {need['warning']} in warning - {need['consumed']} consumed)"
         for need in short
     ]
     return "Not enough seats. " + "; ".join(parts) + "."
@@ -324,7 +324,7 @@ def service_losses(catalog: Catalog, group_id: str, members: list[dict[str, Any]
 
 def losses_message(losses: list[dict[str, Any]], group_name: str, limit: int = 10) -> str:
     users = sorted({entry["userPrincipalName"] or entry["id"] for entry in losses})
-    shown = ", ".join(users[:limit]) + (f" and {len(users) - limit} more" if len(users) > limit else "")
+    shown = _few(users, limit)
     return (
         f"This change to the licenses of '{group_name}' would take service plans away from {len(users)} member(s) who have no "
         f"other license path to them: {shown} (see users_losing_service). Nothing was changed; set force: true to proceed."
@@ -395,9 +395,15 @@ def coverage_gap(catalog: Catalog, paths: list[dict[str, Any]], sku_id: str, gro
         return f"no group path is active yet: {states}"
     missing = needed - frozenset().union(*(path_plans(catalog, path) for path in active))
     if missing:
-        names = ", ".join(f"'{_group_label(path, group_names)}'" for path in active)
-        return f"the active group path(s) {names} do not enable {', '.join(plan_names(catalog, sku_id, missing))}, which the direct assignment enables"
+        groups = ", ".join(f"'{_group_label(path, group_names)}'" for path in active)
+        return f"the active group path(s) {groups} do not enable {_few(plan_names(catalog, sku_id, missing))}, which the direct assignment enables"
     return None
+
+
+def _few(names: list[str], limit: int = 5) -> str:
+    """A list for a sentence: the first few names, then how many more."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _group_label(path: dict[str, Any], group_names: dict[str, str | None]) -> str:

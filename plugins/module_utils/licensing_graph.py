@@ -10,6 +10,7 @@ after a dropped connection because their effect converges.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -28,6 +29,7 @@ LICENSED_GROUP_FIELDS = ("id", "displayName", "securityEnabled", "onPremisesSync
 USER_LICENSE_FIELDS = ("id", "userPrincipalName", "displayName", "usageLocation", "assignedLicenses", "licenseAssignmentStates")
 MEMBER_LICENSE_FIELDS = ("id", "userPrincipalName", "licenseAssignmentStates")
 PAGE = "999"
+_GUID_IN_TEXT = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 COMPLETE, FAILED = "ProcessingComplete", "ProcessingFailed"
 
 
@@ -127,9 +129,39 @@ def path_group_ids(users: list[dict[str, Any]]) -> set[str]:
 
 
 # ----------------------------------------------------------------------------------------------------------- writes
-def assign_licenses(client: GraphClient, owner_path: str, change: LicenseChange) -> Any:
+def assign_licenses(client: GraphClient, owner_path: str, change: LicenseChange, catalog: Catalog) -> Any:
     """One assignLicense call (``owner_path`` is /groups/{id} or /users/{id}) with every add and remove."""
-    return client.post(f"{owner_path}/assignLicense", change.body(), retry_writes=True)
+    try:
+        return client.post(f"{owner_path}/assignLicense", change.body(), retry_writes=True)
+    except GraphError as error:
+        raise name_guids(error, catalog) from error
+
+
+def name_guids(error: GraphError, catalog: Catalog) -> GraphError:
+    """Graph's licensing errors name plans and products by GUID only ("service plans {id},{id} are mutually exclusive").
+
+    Graph's text is kept as it is, since people search for it; the names of the GUIDs it mentions follow it.
+    """
+    names = {}
+    for found in _GUID_IN_TEXT.findall(error.message):
+        key = found.lower()
+        name = catalog.plan_name(key)
+        if name == key and catalog.sku_by_id(key):
+            name = catalog.product_name(key)
+        if name != key:
+            names[key] = name
+    if not names:
+        return error
+    named = GraphError(
+        f"{error.message} ({'; '.join(f'{key}: {name}' for key, name in names.items())})",
+        status=error.status,
+        code=error.code,
+        request_id=error.request_id,
+        client_request_id=error.client_request_id,
+        ambiguous=error.ambiguous,
+        retry_after=error.retry_after,
+    )
+    return named
 
 
 def set_usage_location(client: GraphClient, user_id: str, location: str) -> None:

@@ -19,6 +19,7 @@ from ansible_collections.entra.licensing.plugins.module_utils.licensing_graph im
     assign_licenses,
     group_names,
     members_with_errors,
+    name_guids,
     read_user_and_catalog,
     users_by_reference,
     users_with_sku,
@@ -139,9 +140,31 @@ def test_assign_license_sends_both_arrays() -> None:
         return 202, {"id": GROUP}
 
     graph = FakeGraph({("POST", f"/groups/{GROUP}/assignLicense"): assign})
-    change = LicenseChange(add=resolve_licenses(Catalog(SKUS["value"]), [{"sku": "Office 365 E5"}]))
-    assign_licenses(client_for(graph), f"/groups/{GROUP}", change)
+    catalog = Catalog(SKUS["value"])
+    change = LicenseChange(add=resolve_licenses(catalog, [{"sku": "Office 365 E5"}]))
+    assign_licenses(client_for(graph), f"/groups/{GROUP}", change, catalog)
     assert seen == [{"addLicenses": [{"skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "disabledPlans": []}], "removeLicenses": []}]
+
+
+def test_graphs_guids_in_licensing_errors_get_names() -> None:
+    message = "License assignment failed because service plans 9aaf7827-d63c-4b61-89c3-182f06f82e5c,EFB87545-963C-4E0D-99DF-69C6916D9EB0 are mutually exclusive"
+
+    def refuse(query, body):
+        return 400, {"error": {"code": "Request_BadRequest", "message": message, "innerError": {"request-id": "r-1"}}}
+
+    graph = FakeGraph({("POST", f"/users/{ADELE['id']}/assignLicense"): refuse})
+    catalog = Catalog(SKUS["value"])
+    with pytest.raises(GraphError) as caught:
+        assign_licenses(client_for(graph), f"/users/{ADELE['id']}", LicenseChange(remove=[E3]), catalog)
+    error = caught.value
+    assert error.message.endswith(
+        f"{message} (9aaf7827-d63c-4b61-89c3-182f06f82e5c: Exchange Online (Plan 1); efb87545-963c-4e0d-99df-69c6916d9eb0: Exchange Online (Plan 2))"
+    )
+    assert (error.status, error.code, error.request_id) == (400, "Request_BadRequest", "r-1")
+    unknown = GraphError(f"License {E3} does not correspond to a valid company License.", status=400)
+    assert name_guids(unknown, catalog).message.endswith(f"({E3}: Office 365 E3)")
+    plain = GraphError("Insufficient privileges to complete the operation.", status=403)
+    assert name_guids(plain, catalog) is plain
 
 
 def test_wait_polls_with_backoff_until_processing_completes() -> None:
