@@ -44,7 +44,7 @@ def seed() -> Response:
         return _bad('the body must be a seed name, {"seed": name} or a seed object')
     try:
         sim().load_seed(body)
-    except (SeedError, KeyError, TypeError) as exc:
+    except SeedError as exc:
         return _bad(f"invalid seed: {exc}")
     return jsonify(sim().ready_info())
 

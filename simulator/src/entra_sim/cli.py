@@ -74,7 +74,7 @@ def _seed_info(ref: str) -> int:
     try:
         seed: dict[str, Any] = load_seed(ref)
         tenant = build_tenant(seed, threading.RLock(), load_catalog())
-    except (SeedError, KeyError) as exc:
+    except SeedError as exc:
         print(f"entra-sim: invalid seed: {exc}", file=sys.stderr)
         return 2
     print(f"seed {seed.get('name', ref)}: tenant {tenant.tenant_id} ({tenant.domain})")

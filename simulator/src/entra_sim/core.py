@@ -64,7 +64,15 @@ class Simulator:
 
     def reset(self) -> None:
         """Back to the seed, with default settings, no faults and an empty request log."""
-        tenant = self._tenant_from_seed(self.seed_ref)
+        self._start_over(self._tenant_from_seed(self.seed_ref))
+
+    def load_seed(self, ref: str | dict[str, Any]) -> None:
+        """Make ``ref`` the seed (also for later resets) and reset to it; SeedError leaves everything as it was."""
+        tenant = self._tenant_from_seed(ref)
+        self.seed_ref = ref
+        self._start_over(tenant)
+
+    def _start_over(self, tenant: Tenant) -> None:
         with self.lock:
             self.config.reset()
             self.faults.clear()
@@ -72,12 +80,6 @@ class Simulator:
             self.throttle.clear()
             self.provision_calls.clear()
             self._install(tenant, evaluate=True)
-
-    def load_seed(self, ref: str | dict[str, Any]) -> None:
-        """Make ``ref`` the seed (also for later resets) and reset to it; SeedError leaves everything as it was."""
-        self._tenant_from_seed(ref)
-        self.seed_ref = ref
-        self.reset()
 
     def save_snapshot(self) -> None:
         with self.lock:
@@ -139,7 +141,10 @@ class Simulator:
         elif source.lstrip().startswith("-----"):
             pem = source
         else:
-            pem = Path(source).read_text(encoding="utf-8")
+            try:
+                pem = Path(source).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise SeedError(f"app {app['name']}: cannot read the certificate {source}: {exc}") from exc
         try:
             cert = x509.load_pem_x509_certificate(pem[pem.index("-----BEGIN CERTIFICATE-----"):].encode())
         except ValueError as exc:

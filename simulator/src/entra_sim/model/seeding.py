@@ -22,7 +22,18 @@ class SeedError(ValueError):
 
 
 def build_tenant(seed: dict[str, Any], lock: threading.RLock, catalog: Catalog) -> Tenant:
-    """A tenant with the seed's objects; licence states are left for the engine to evaluate."""
+    """A tenant with the seed's objects; licence states are left for the engine to evaluate.
+
+    Raises SeedError, also for values of the wrong JSON type that the checks below do not name one by one.
+    """
+    try:
+        return _build(seed, lock, catalog)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise SeedError(f"seed: malformed ({type(exc).__name__}: {exc}); see the seed schema in docs/simulator.md") \
+            from exc
+
+
+def _build(seed: dict[str, Any], lock: threading.RLock, catalog: Catalog) -> Tenant:
     _only(seed, {"name", "tenant", "skus", "plan_rules", "users", "groups", "apps", "managed_identities",
                  "default_app", "cloud_sync", "description"}, "seed")
     org, domain = _organization(_required(seed, "tenant", "seed"))
@@ -92,8 +103,11 @@ def _sku(spec: dict[str, Any], catalog: Catalog, where: str, org: dict[str, Any]
             raise SeedError(f"{where}: {ref!r} is not in the catalogue; give skuId, skuPartNumber and servicePlans") \
                 from exc
         sku_id, known = _guid(spec["skuId"], where), None
-    plan_ids = [catalog.plan_id(p) if not is_guid(p) else p.lower() for p in spec["servicePlans"]] \
-        if "servicePlans" in spec else known["servicePlans"]
+    try:
+        plan_ids = [p.lower() if is_guid(p) else catalog.plan_id(p) for p in spec["servicePlans"]] \
+            if "servicePlans" in spec else known["servicePlans"]
+    except KeyError as exc:
+        raise SeedError(f"{where}.servicePlans: {exc}") from exc
     units = spec.get("prepaidUnits", {})
     _only(units, set(PREPAID_UNITS), f"{where}.prepaidUnits")
     return {
