@@ -131,7 +131,7 @@ seealso:
   - module: entra.licensing.sku_info
   - module: entra.licensing.license_assignment_info
 author:
-  - entra.licensing contributors
+  - entra.licensing contributors (@entra-licensing)
 """
 
 EXAMPLES = r"""
@@ -222,7 +222,7 @@ removed:
   sample: []
 plans_kept_off:
   description:
-    - Service plans an O(licenses[].enabled_plans) allow-list keeps off that deserve a look. RV(plans_kept_off[].reason)
+    - Service plans an O(licenses[].enabled_plans) allow-list keeps off that deserve a look. C(reason)
       is V(new) for a plan Microsoft added to the product after the collection's product table, V(was_enabled) for
       a plan that was on before this run.
   returned: always

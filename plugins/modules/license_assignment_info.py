@@ -63,7 +63,7 @@ seealso:
   - module: entra.licensing.user_license
   - module: entra.licensing.sku_info
 author:
-  - entra.licensing contributors
+  - entra.licensing contributors (@entra-licensing)
 """
 
 EXAMPLES = r"""

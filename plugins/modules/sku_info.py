@@ -42,7 +42,7 @@ seealso:
   - module: entra.licensing.group_license
   - module: entra.licensing.license_assignment_info
 author:
-  - entra.licensing contributors
+  - entra.licensing contributors (@entra-licensing)
 """
 
 EXAMPLES = r"""
@@ -122,6 +122,22 @@ skus:
       description: The product's service plans in this tenant.
       type: list
       elements: dict
+      contains:
+        servicePlanId:
+          description: The plan's GUID.
+          type: str
+        servicePlanName:
+          description: The plan's name in Graph.
+          type: str
+        name:
+          description: The plan's friendly name from Microsoft's table; RV(skus[].servicePlans[].servicePlanName) for a plan it does not know.
+          type: str
+        provisioningStatus:
+          description: V(Success), V(Disabled), V(Error), V(PendingInput), V(PendingActivation) or V(PendingProvisioning).
+          type: str
+        appliesTo:
+          description: V(User) or V(Company).
+          type: str
       sample:
         - servicePlanId: efb87545-963c-4e0d-99df-69c6916d9eb0
           servicePlanName: EXCHANGE_S_ENTERPRISE

@@ -111,7 +111,7 @@ seealso:
   - module: entra.licensing.group_license
   - module: entra.licensing.license_assignment_info
 author:
-  - entra.licensing contributors
+  - entra.licensing contributors (@entra-licensing)
 """
 
 EXAMPLES = r"""
