@@ -69,6 +69,10 @@ def test_patch_usage_location_and_the_checks_on_other_properties(graph):
         "names that are defined by the type.")
     assert error_of(graph.patch(f"/users/{JONI}", {"assignedLicenses": []}))[2] == (
         "Property 'assignedLicenses' is read-only and cannot be set.")
+    assert error_of(graph.patch(f"/users/{JONI}", {"userPrincipalName": "AdeleV@contoso.onmicrosoft.com"})) == (
+        400, "Request_BadRequest", "Another object with the same value for property userPrincipalName already exists.")
+    assert graph.patch(f"/users/{JONI}", {"userPrincipalName": "joni@contoso.onmicrosoft.com"}).status_code == 204
+    assert graph.get("/users/joni@contoso.onmicrosoft.com").json()["id"] == JONI
 
 
 def test_member_of_lists_the_users_groups(graph):

@@ -1,7 +1,7 @@
 """What every request goes through around its route: request ids, injected faults, Graph authentication and
 throttling, Graph's response headers, the request log and error envelopes.
 
-Requests come in four kinds by path: ``graph`` (/v1.0), ``msi`` (/msi, /metadata), ``admin`` (/_admin, which skips
+Requests come in four kinds by path: ``graph`` (/v1.0), ``msi`` (/msi), ``admin`` (/_admin, which skips
 all of this and is never logged) and ``token`` (the authority: discovery, keys, token endpoint).
 """
 
@@ -39,7 +39,7 @@ def kind_of(path: str) -> str:
         return "graph"
     if path.startswith("/_admin"):
         return "admin"
-    if path.startswith(("/msi/", "/metadata/")):
+    if path.startswith("/msi/"):
         return "msi"
     return "token"
 

@@ -32,6 +32,7 @@ WRITABLE = frozenset({
     "preferredLanguage", "state", "streetAddress", "surname", "usageLocation", "userPrincipalName", "faxNumber",
     "otherMails", "showInAddressList", "ageGroup", "consentProvidedForMinor",
 })
+UPN_TAKEN = "Another object with the same value for property userPrincipalName already exists."
 # Writable on users mastered on premises (reference 1.7: licences and usage location are cloud-managed).
 WRITABLE_WHEN_SYNCED = frozenset({"usageLocation"})
 
@@ -83,7 +84,10 @@ def update_user(key: str) -> Response:
         _check(name, value)
     if "usageLocation" in body and body["usageLocation"] is not None:
         body["usageLocation"] = body["usageLocation"].upper()
-    sim().tenant.update_user(user, body)
+    tenant = sim().tenant
+    if tenant.upn_index.get(body.get("userPrincipalName", "").lower(), user["id"]) != user["id"]:
+        raise errors.bad_request(UPN_TAKEN)
+    tenant.update_user(user, body)
     return no_content()
 
 
