@@ -169,13 +169,9 @@ class LicenseEngine:
         for sku, disabled in add:
             key = sku.lower()
             direct[key] = {"disabledPlans": [p.lower() for p in disabled], "_seq": direct.get(key, {}).get("_seq", seq)}
-        enabled: set[str] = set()
-        for sku, a in direct.items():
-            enabled |= self._enabled(sku, a["disabledPlans"])
-        inherited_plans: set[str] = set()
-        for state in user["licenseAssignmentStates"]:
-            if state["assignedByGroup"] and state["state"] == ACTIVE:
-                inherited_plans |= self._enabled(state["skuId"], state["disabledPlans"])
+        enabled = self._union({"skuId": sku, **a} for sku, a in direct.items())
+        inherited_plans = self._union(s for s in user["licenseAssignmentStates"]
+                                      if s["assignedByGroup"] and s["state"] == ACTIVE)
         pair = self.rules.conflict(enabled, inherited_plans)
         if pair:
             raise exclusive_error(pair)
@@ -197,10 +193,7 @@ class LicenseEngine:
         added = {sku.lower(): [p.lower() for p in disabled] for sku, disabled in add}
         licenses = [a for a in group["assignedLicenses"] if a["skuId"] not in removed and a["skuId"] not in added]
         licenses += [{"disabledPlans": disabled, "skuId": sku} for sku, disabled in added.items()]
-        enabled: set[str] = set()
-        for a in licenses:
-            enabled |= self._enabled(a["skuId"], a["disabledPlans"])
-        unmet = self.rules.unmet(enabled)
+        unmet = self.rules.unmet(self._union(licenses))
         if unmet:
             raise dependency_error(*unmet[0])
         seq = self.tenant.next_seq()
@@ -216,7 +209,8 @@ class LicenseEngine:
         for state in user["licenseAssignmentStates"]:
             if state["error"] == "DependencyViolation":
                 plans = self._enabled(state["skuId"], state["disabledPlans"])
-                unmet = [u for u in self.rules.unmet(self._active_plans(user)) if plans & set(u[1])]
+                active = self._union(s for s in user["licenseAssignmentStates"] if s["state"] == ACTIVE)
+                unmet = [u for u in self.rules.unmet(active) if plans & set(u[1])]
                 if unmet:
                     raise dependency_error(*unmet[0])
 
@@ -383,9 +377,7 @@ class LicenseEngine:
             holders = self.holders[a["skuId"]]
             if user["id"] not in holders and len(holders) >= self.capacity(a["skuId"]):
                 return "CountViolation"
-        plans: set[str] = set()
-        for a in licenses:
-            plans |= self._enabled(a["skuId"], a["disabledPlans"])
+        plans = self._union(licenses)
         if self.rules.conflict(plans, enabled):
             return "MutuallyExclusiveViolation"
         if any(plan in plans for plan, _ in self.rules.unmet(plans | enabled)):
@@ -442,13 +434,6 @@ class LicenseEngine:
             if group is not None:
                 group["hasMembersWithLicenseErrors"] = bool(errored)
 
-    def _active_plans(self, user: dict[str, Any]) -> set[str]:
-        plans: set[str] = set()
-        for state in user["licenseAssignmentStates"]:
-            if state["state"] == ACTIVE:
-                plans |= self._enabled(state["skuId"], state["disabledPlans"])
-        return plans
-
     def _evaluate_everything(self) -> None:
         tenant = self.tenant
         self._quiet = True
@@ -483,6 +468,13 @@ class LicenseEngine:
 
     def _enabled(self, sku_id: str, disabled: Iterable[str]) -> set[str]:
         return set(self._plans(sku_id)) - set(disabled)
+
+    def _union(self, assignments: Iterable[dict[str, Any]]) -> set[str]:
+        """The plans enabled by any of some assignments ({"skuId", "disabledPlans"}: licences or states)."""
+        plans: set[str] = set()
+        for assignment in assignments:
+            plans |= self._enabled(assignment["skuId"], assignment["disabledPlans"])
+        return plans
 
     def _require_sku(self, sku: str) -> None:
         if sku.lower() not in self.tenant.skus:
