@@ -206,10 +206,11 @@ class LicenseEngine:
     def reprocess(self, user: dict[str, Any]) -> None:
         """POST /users/{id}/reprocessLicenseAssignment: evaluate now; a dependency error surfaces synchronously."""
         self.evaluate_user(user["id"])
-        for state in user["licenseAssignmentStates"]:
+        states = user["licenseAssignmentStates"]
+        active = self._union(s for s in states if s["state"] == ACTIVE)
+        for state in states:
             if state["error"] == "DependencyViolation":
                 plans = self._enabled(state["skuId"], state["disabledPlans"])
-                active = self._union(s for s in user["licenseAssignmentStates"] if s["state"] == ACTIVE)
                 unmet = [u for u in self.rules.unmet(active) if plans & set(u[1])]
                 if unmet:
                     raise dependency_error(*unmet[0])
@@ -286,8 +287,7 @@ class LicenseEngine:
         if group is None:
             return
         if self._is_dynamic(group):
-            rule = self._rule(group["membershipRule"])
-            tenant.set_members(group, [uid for uid, user in tenant.users.items() if rule.matches(user)])
+            self._apply_rule(group)
         members = [obj["id"] for kind, obj in tenant.members(group) if kind == "user"]
         former = sorted(self.paths_by_group.get(group_id, set()) - set(members))
         for user_id in members + former:
@@ -307,6 +307,11 @@ class LicenseEngine:
                 tenant.add_member(group, user_id)
             elif not matches and user_id in group["_members"]:
                 tenant.remove_member(group, user_id)
+
+    def _apply_rule(self, group: dict[str, Any]) -> None:
+        """Make a dynamic group's members the users its rule matches (in the tenant's user order)."""
+        rule = self._rule(group["membershipRule"])
+        self.tenant.set_members(group, [uid for uid, user in self.tenant.users.items() if rule.matches(user)])
 
     def _rule(self, text: str) -> rules.Rule:
         if text not in self._rule_cache:
@@ -440,8 +445,7 @@ class LicenseEngine:
         try:
             for group in tenant.groups.values():
                 if self._is_dynamic(group):
-                    rule = self._rule(group["membershipRule"])
-                    tenant.set_members(group, [uid for uid, user in tenant.users.items() if rule.matches(user)])
+                    self._apply_rule(group)
             for user in tenant.users.values():
                 if user["_direct"]:
                     self.evaluate_user(user["id"])
