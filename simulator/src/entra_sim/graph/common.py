@@ -16,13 +16,17 @@ from entra_sim.model import errors
 ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 
 
+def accepted_roles(operation_name: str) -> tuple[str, ...]:
+    """The permissions that allow an operation: the table of reference section 10, or the configured override."""
+    return tuple(sim().config.permissions.get(operation_name) or PERMISSIONS[operation_name])
+
+
 def authorize(*operations: str) -> None:
-    """403 unless the token's roles include one accepted for each operation (reference section 10)."""
+    """403 unless the token's roles include one accepted for each operation."""
     roles = set(g.claims.get("roles", ()))
     for operation_name in operations:
-        accepted = sim().config.permissions.get(operation_name) or PERMISSIONS[operation_name]
-        if roles.isdisjoint(accepted):
-            g.required_roles = list(accepted)
+        if roles.isdisjoint(accepted_roles(operation_name)):
+            g.required_roles = list(accepted_roles(operation_name))
             raise errors.forbidden()
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from flask import Blueprint, Response, g
 
 from entra_sim import rules
-from entra_sim.auth.permissions import PERMISSIONS
 from entra_sim.graph.common import (
+    accepted_roles,
     authorize,
     context_url,
     directory_object_url,
@@ -173,8 +173,9 @@ def create_group() -> Response:
         if name not in values:
             raise sim().config.error("property_required", name=name, resource="Group")
     links = _bindings(body)
-    roles = set(g.claims["roles"])
-    if any(links.values()) and roles.isdisjoint(set(PERMISSIONS["groups.create"]) - {"Group.Create"}):
+    # With Group.Create only, binding users also needs a permission to read them (reference 1.1).
+    broader = set(accepted_roles("groups.create")) - {"Group.Create"}
+    if any(links.values()) and set(g.claims["roles"]).isdisjoint(broader):
         authorize("groups.create.bind")
     tenant = sim().tenant
     unified = "Unified" in values.get("groupTypes", [])
@@ -185,6 +186,8 @@ def create_group() -> Response:
         candidate.setdefault("visibility", "Public")
     probe = {**GROUP_PROPERTIES, **candidate}
     _check_kind(probe)
+    if links["members"] and _is_dynamic(probe):
+        raise sim().config.error("dynamic_group_member_write")
     if any(kind != "user" for kind, _ in links["members"]) and unified:
         raise errors.GraphError(400, "Request_UnsupportedQuery", errors.UNSUPPORTED_REFERENCE.format(prop="members"))
     _check_new_links({"_members": {}, "_owners": []}, links)
