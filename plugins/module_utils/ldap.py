@@ -235,9 +235,9 @@ class Directory:
         """The entry at ``dn``, or None when there is no such object or the DN is malformed."""
         try:
             self.connection.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
-        except LDAPInvalidDnError:
-            return None  # ldap3 rejects a malformed DN before sending anything: nothing can live there
         except LDAPException as exc:
+            if isinstance(exc, LDAPInvalidDnError):
+                return None  # ldap3 rejects a malformed DN before sending anything: nothing can live there
             raise LdapError(f"cannot read '{dn}': {exc}") from exc
         if self.connection.result.get("description") in ("noSuchObject", "invalidDNSyntax"):
             return None
