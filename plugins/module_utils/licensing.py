@@ -213,6 +213,14 @@ def is_active(path: dict[str, Any]) -> bool:
     return path.get("state") in ACTIVE_STATES
 
 
+def has_error(path: dict[str, Any]) -> bool:
+    """A path that does not plainly work: an error code, or a state other than Active (Error, ActiveWithError, Disabled).
+
+    Works on Graph's licenseAssignmentStates entries and on ``path_view`` records alike.
+    """
+    return error_code(path) is not None or path.get("state") != "Active"
+
+
 def holds_seat(user: dict[str, Any], sku_id: str) -> bool:
     """Whether the user already consumes a seat of this SKU: any path to it (direct or group) is active."""
     return any(str(path.get("skuId")).lower() == sku_id and is_active(path) for path in user.get("licenseAssignmentStates") or [])
@@ -225,6 +233,48 @@ def path_plans(catalog: Catalog, path: dict[str, Any]) -> frozenset[str]:
 def group_of(path: dict[str, Any]) -> str | None:
     group = path.get("assignedByGroup")
     return str(group).lower() if group else None
+
+
+def unprocessed_members(members: list[dict[str, Any]], group_id: str, expected: Assignments) -> list[dict[str, Any]]:
+    """Members whose license states do not show the group's current assignments yet: Entra has not reached them.
+
+    A member is done when every product of the group has a path from the group with the group's disabled plans
+    (in any state: an error is an outcome too), and no active path remains from a product the group no longer has.
+    This is the proof that processing reached the users, whatever licenseProcessingState says.
+    """
+    group_id = group_id.lower()
+    pending = []
+    for user in members:
+        paths = [path for path in user.get("licenseAssignmentStates") or [] if group_of(path) == group_id]
+        current = assignments(path for path in paths if str(path.get("skuId")).lower() in expected or is_active(path))
+        if current != expected:
+            pending.append({"id": user.get("id"), "userPrincipalName": user.get("userPrincipalName")})
+    return pending
+
+
+def failed_paths(catalog: Catalog, group_id: str, users: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The users' failed paths from this group: one entry per user and product, with Graph's state and error code."""
+    group_id = group_id.lower()
+    entries = []
+    for user in users:
+        for path in user.get("licenseAssignmentStates") or []:
+            if group_of(path) != group_id or not has_error(path):
+                continue
+            sku_id = str(path.get("skuId")).lower()
+            described = catalog.describe({"skuId": sku_id})
+            entries.append(
+                {
+                    "id": user.get("id"),
+                    "userPrincipalName": user.get("userPrincipalName"),
+                    "skuId": sku_id,
+                    "skuPartNumber": described["skuPartNumber"],
+                    "sku": described["name"],
+                    "state": path.get("state"),
+                    "error": error_code(path),
+                    "lastUpdatedDateTime": path.get("lastUpdatedDateTime"),
+                }
+            )
+    return entries
 
 
 # ------------------------------------------------------------------------------------------------------------ seats
@@ -506,7 +556,7 @@ def merged_assignments(catalog: Catalog, paths: list[dict[str, Any]]) -> Assignm
 
 def needs_reprocessing(paths: list[dict[str, Any]]) -> bool:
     """Whether reprocessLicenseAssignment can help: some group path is not plainly Active."""
-    return any(group_of(path) and (path.get("state") != "Active" or error_code(path)) for path in paths)
+    return any(group_of(path) and has_error(path) for path in paths)
 
 
 def path_states(paths: list[dict[str, Any]]) -> set[tuple[Any, ...]]:

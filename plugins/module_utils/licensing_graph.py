@@ -18,8 +18,14 @@ from typing import Any
 from ansible_collections.entra.licensing.plugins.module_utils.client import BatchRequest, GraphClient, raise_for_status
 from ansible_collections.entra.licensing.plugins.module_utils.directory import GROUP_LICENSE_FIELDS, select, users_path
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
-from ansible_collections.entra.licensing.plugins.module_utils.licensing import LicenseChange, LicensingError, error_code, group_of
-from ansible_collections.entra.licensing.plugins.module_utils.licensing_report import has_error
+from ansible_collections.entra.licensing.plugins.module_utils.licensing import (
+    LicenseChange,
+    LicensingError,
+    assignments,
+    failed_paths,
+    group_of,
+    unprocessed_members,
+)
 from ansible_collections.entra.licensing.plugins.module_utils.odata import guid
 from ansible_collections.entra.licensing.plugins.module_utils.sku_catalog import Catalog
 from ansible_collections.entra.licensing.plugins.module_utils.transport import Backoff
@@ -192,11 +198,14 @@ def wait_for_processing(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     backoff: Backoff | None = None,
-) -> dict[str, Any]:
-    """Poll the group until Entra has applied its licenses to every member; return the group as last read.
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Wait until Entra has applied the group's licenses to every direct user member; return the group and members.
 
-    Polls back off from about 1 s to 15 s, so short waits end promptly and long ones cost few requests.
-    ProcessingFailed (seen in some tenants) ends the wait too; a group without licenses has no state and ends it.
+    licenseProcessingState is polled first (cheap); once it says ProcessingComplete, the members' own
+    licenseAssignmentStates are read (999 per page) and must all show the group's current assignments, so a state
+    read too early, or a member added meanwhile, does not end the wait. The members returned carry their license
+    states, from which the caller reports failures without another request. Polls back off from about 1 s to 15 s.
+    ProcessingFailed ends the wait at once (seen in some tenants; the members are still read).
     """
     backoff = backoff or Backoff(base=1.0, cap=15.0)
     deadline = clock() + timeout
@@ -204,40 +213,25 @@ def wait_for_processing(
     while True:
         group = client.get(f"/groups/{group_id}", params={"$select": select(("id", "displayName", *GROUP_LICENSE_FIELDS))})
         state = processing_state(group)
+        pending: list[dict[str, Any]] = []
         if state in (None, COMPLETE, FAILED):
-            return group
+            members = list(user_members(client, group_id, MEMBER_LICENSE_FIELDS))
+            pending = [] if state == FAILED else unprocessed_members(members, group_id, assignments(group.get("assignedLicenses") or []))
+            if not pending:
+                return group, members
         delay = backoff.delay(attempt)
         if clock() + delay > deadline:
+            waiting = f"licenseProcessingState: {state}" + (f"; {len(pending)} member(s) not reached yet" if pending else "")
             raise LicensingError(
                 f"Entra had not finished applying the licenses of group '{group.get('displayName')}' within wait_timeout={timeout:g}s "
-                f"(licenseProcessingState: {state}). Large groups can take longer; raise wait_timeout or check later.",
-                details={"licenseProcessingState": group.get("licenseProcessingState")},
+                f"({waiting}). Large groups can take longer; raise wait_timeout or check later.",
+                details={"licenseProcessingState": group.get("licenseProcessingState"), "members_pending": pending},
             )
         sleep(delay)
         attempt += 1
 
 
 def members_with_errors(client: GraphClient, catalog: Catalog, group_id: str) -> list[dict[str, Any]]:
-    """The group's members whose license from this group failed: one entry per user and product, with Graph's codes."""
-    group_id = group_id.lower()
-    entries = []
+    """The group's members whose license from this group failed, from Graph's membersWithLicenseErrors."""
     params = {"$select": select(MEMBER_LICENSE_FIELDS), "$top": PAGE}
-    for user in client.iterate(f"/groups/{group_id}/membersWithLicenseErrors/microsoft.graph.user", params=params):
-        for path in user.get("licenseAssignmentStates") or []:
-            if group_of(path) != group_id or not has_error(path):
-                continue
-            sku_id = str(path.get("skuId")).lower()
-            described = catalog.describe({"skuId": sku_id})
-            entries.append(
-                {
-                    "id": user.get("id"),
-                    "userPrincipalName": user.get("userPrincipalName"),
-                    "skuId": sku_id,
-                    "skuPartNumber": described["skuPartNumber"],
-                    "sku": described["name"],
-                    "state": path.get("state"),
-                    "error": error_code(path),
-                    "lastUpdatedDateTime": path.get("lastUpdatedDateTime"),
-                }
-            )
-    return entries
+    return failed_paths(catalog, group_id, client.iterate(f"/groups/{group_id.lower()}/membersWithLicenseErrors/microsoft.graph.user", params=params))

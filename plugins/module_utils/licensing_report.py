@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.entra.licensing.plugins.module_utils.licensing import error_code, group_of, is_active, seat_counts
+from ansible_collections.entra.licensing.plugins.module_utils.licensing import error_code, group_of, has_error, is_active, seat_counts
 from ansible_collections.entra.licensing.plugins.module_utils.sku_catalog import Catalog
 
 # Graph fields a licensing report needs from each user; licenseAssignmentStates and usageLocation come only on $select.
@@ -43,14 +43,6 @@ def sku_view(catalog: Catalog, entry: dict[str, Any]) -> dict[str, Any]:
             for plan in entry.get("servicePlans") or []
         ],
     }
-
-
-def has_error(path: dict[str, Any]) -> bool:
-    """A path that does not plainly work: an error code, or a state other than Active (Error, ActiveWithError, Disabled).
-
-    Works on Graph's licenseAssignmentStates entries and on ``path_view`` records alike.
-    """
-    return error_code(path) is not None or path.get("state") != "Active"
 
 
 def path_view(catalog: Catalog, path: dict[str, Any], group_names: dict[str, str | None]) -> dict[str, Any]:

@@ -94,16 +94,20 @@ options:
     default: false
   wait:
     description:
-      - Wait until Entra has applied the group's licenses to every member (C(licenseProcessingState) is
-        C(ProcessingComplete)), then report the members whose license from this group failed in
-        RV(members_with_errors).
+      - Wait until Entra has applied the group's licenses to every direct user member, then report the members whose
+        license from this group failed in RV(members_with_errors).
+      - Done means C(licenseProcessingState) is C(ProcessingComplete) B(and) every member's
+        C(licenseAssignmentStates) shows a path from this group with the group's current plans (in any state, an
+        error being an outcome too). A state read too early, or a member added meanwhile, does not end the wait.
       - Also useful without a change, after members were added, to confirm their licenses.
     type: bool
     default: false
   wait_timeout:
     description:
-      - Seconds to wait with O(wait=true). The group's state is polled with backoff from 1 to 15 seconds.
-      - When the time is up the task fails, with the state Entra reported last.
+      - Seconds to wait with O(wait=true). The group's state is polled with backoff from 1 to 15 seconds; the members
+        are read (999 per page) once the state says the processing is complete.
+      - When the time is up the task fails, with the state Entra reported last and the members not reached yet
+        (C(members_pending)).
     type: int
     default: 600
 extends_documentation_fragment:
@@ -275,7 +279,9 @@ members_with_errors:
   description:
     - With O(wait=true), the members whose license from this group failed, one entry per user and product, with
       Graph's C(state) and C(error) (C(CountViolation), C(MutuallyExclusiveViolation), C(DependencyViolation),
-      C(ProhibitedInUsageLocationViolation), C(UniquenessViolation), C(Other)).
+      C(ProhibitedInUsageLocationViolation), C(UniquenessViolation), C(Other)). A warning sums them up.
+    - Taken from the members' C(licenseAssignmentStates) read at the end of the wait; in check mode, from the group's
+      C(membersWithLicenseErrors) as they are now.
   returned: when O(wait=true)
   type: list
   elements: dict
@@ -301,6 +307,7 @@ from ansible_collections.entra.licensing.plugins.module_utils.licensing import (
     as_assigned_licenses,
     assignments,
     describe_assignments,
+    failed_paths,
     licenses_diff,
     losses_message,
     new_plans_warning,
@@ -412,14 +419,15 @@ def main() -> None:
 
         result["changed"] = ensure_group_licenses(client, catalog, group["id"], change, module.check_mode)
         result["licenseProcessingState"] = group.get("licenseProcessingState")
-        if params["wait"]:
-            if not module.check_mode:
-                group = wait_for_processing(client, group["id"], params["wait_timeout"])
-                after = assignments(group.get("assignedLicenses") or [])
-                result["licenseProcessingState"] = group.get("licenseProcessingState")
+        if params["wait"] and module.check_mode:
             result["members_with_errors"] = members_with_errors(client, catalog, group["id"])
-            if result["members_with_errors"]:
-                module.warn(errors_warning(result["members_with_errors"], name))
+        elif params["wait"]:
+            group, members = wait_for_processing(client, group["id"], params["wait_timeout"])
+            after = assignments(group.get("assignedLicenses") or [])
+            result["licenseProcessingState"] = group.get("licenseProcessingState")
+            result["members_with_errors"] = failed_paths(catalog, group["id"], members)
+        if result.get("members_with_errors"):
+            module.warn(errors_warning(result["members_with_errors"], name))
         result["assignedLicenses"] = as_assigned_licenses(catalog, after)
         result["licenses"] = describe_assignments(catalog, after)
         if module.diff_mode:

@@ -17,6 +17,7 @@ from ansible_collections.entra.licensing.plugins.module_utils.licensing import (
     assignments,
     coverage_gap,
     describe_assignments,
+    failed_paths,
     licenses_diff,
     merged_assignments,
     needs_reprocessing,
@@ -31,6 +32,7 @@ from ansible_collections.entra.licensing.plugins.module_utils.licensing import (
     seat_needs,
     service_losses,
     shortfall_message,
+    unprocessed_members,
 )
 from ansible_collections.entra.licensing.plugins.module_utils.sku_catalog import Catalog
 
@@ -387,3 +389,34 @@ def test_reprocessing_is_for_group_paths_in_trouble() -> None:
     assert not needs_reprocessing([path(E3, state="Error", error="Other")])  # direct paths are not reprocessed
     assert path_states(healthy) == path_states([dict(p, lastUpdatedDateTime="later", error=None) for p in healthy])
     assert path_states(healthy) != path_states([path(E3), path(E3, BASE, state="Error", error="CountViolation")])
+
+
+# --- processing reached the members -------------------------------------------------------------------------------
+
+
+def test_members_show_whether_processing_reached_them(catalog: Catalog) -> None:
+    expected = {E3: frozenset([TEAMS])}
+    members = [
+        user("done@contoso.com", path(E3, BASE, disabled=[TEAMS])),
+        user("failed@contoso.com", path(E3, BASE, disabled=[TEAMS], state="Error", error="CountViolation")),  # an outcome
+        user("old@contoso.com", path(E3, BASE)),  # still the previous plans
+        user("new@contoso.com", path(E3)),  # only a direct path: the group has not reached them
+        user("removed@contoso.com", path(E3, BASE, disabled=[TEAMS]), path(EMS, BASE)),  # a product the group dropped
+        user("dependent@contoso.com", path(E3, BASE, disabled=[TEAMS]), path(EMS, BASE, state="Error", error="DependencyViolation")),
+    ]
+    pending = unprocessed_members(members, BASE.upper(), expected)
+    assert [entry["userPrincipalName"] for entry in pending] == ["old@contoso.com", "new@contoso.com", "removed@contoso.com"]
+    assert unprocessed_members([user("a@contoso.com", path(E3, OTHER_GROUP))], BASE, {}) == []
+
+
+def test_failed_paths_of_one_group(catalog: Catalog) -> None:
+    adele = load("user_license_assignment_states.json")
+    assert failed_paths(catalog, BASE, [adele]) == []
+    [entry] = failed_paths(catalog, OTHER_GROUP, [adele])
+    assert (entry["userPrincipalName"], entry["sku"], entry["skuPartNumber"], entry["state"], entry["error"]) == (
+        "adele@contoso.com",
+        "Enterprise Mobility + Security E3",
+        "EMS",
+        "Error",
+        "CountViolation",
+    )

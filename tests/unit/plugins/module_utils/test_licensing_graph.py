@@ -14,7 +14,7 @@ import requests
 from ansible_collections.entra.licensing.plugins.module_utils.auth import AccessTokenCredential
 from ansible_collections.entra.licensing.plugins.module_utils.client import GraphClient
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
-from ansible_collections.entra.licensing.plugins.module_utils.licensing import LicenseChange, LicensingError, resolve_licenses
+from ansible_collections.entra.licensing.plugins.module_utils.licensing import LicenseChange, LicensingError, failed_paths, resolve_licenses
 from ansible_collections.entra.licensing.plugins.module_utils.licensing_graph import (
     assign_licenses,
     group_names,
@@ -167,18 +167,53 @@ def test_graphs_guids_in_licensing_errors_get_names() -> None:
     assert name_guids(plain, catalog) is plain
 
 
+MEMBERS = f"/groups/{GROUP}/members/microsoft.graph.user"
+E3_ASSIGNED = [{"skuId": E3, "disabledPlans": []}]
+
+
+def member(upn: str, *paths: dict) -> dict:
+    return {"id": f"id-{upn}", "userPrincipalName": upn, "licenseAssignmentStates": list(paths)}
+
+
+def group_path(state: str = "Active", error: str | None = None) -> dict:
+    return {"assignedByGroup": GROUP, "skuId": E3, "disabledPlans": [], "state": state, "error": error}
+
+
 def test_wait_polls_with_backoff_until_processing_completes() -> None:
     states = iter(["QueuedForProcessing", "ProcessingInProgress", "ProcessingInProgress", "ProcessingComplete"])
 
     def read(query, body):
         assert set(query["$select"].split(",")) == {"id", "displayName", "assignedLicenses", "licenseProcessingState"}
-        return 200, {"id": GROUP, "displayName": "Base", "assignedLicenses": [], "licenseProcessingState": {"state": next(states)}}
+        return 200, {"id": GROUP, "displayName": "Base", "assignedLicenses": E3_ASSIGNED, "licenseProcessingState": {"state": next(states)}}
 
-    graph = FakeGraph({("GET", f"/groups/{GROUP}"): read})
+    failed = member("b@contoso.com", group_path("Error", "CountViolation"))
+    graph = FakeGraph({("GET", f"/groups/{GROUP}"): read, ("GET", MEMBERS): {"value": [member("a@contoso.com", group_path()), failed]}})
     clock = Clock()
-    group = wait_for_processing(client_for(graph), GROUP, 60, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
+    group, members = wait_for_processing(client_for(graph), GROUP, 60, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
     assert group["licenseProcessingState"] == {"state": "ProcessingComplete"}
     assert clock.sleeps == [1.0, 2.0, 4.0]
+    assert graph.round_trips.count(f"GET {MEMBERS}") == 1  # members are read once the state says complete
+    assert [entry["error"] for entry in failed_paths(Catalog([]), GROUP, members)] == ["CountViolation"]
+
+
+def test_wait_is_not_fooled_by_a_state_read_before_the_members_were_reached() -> None:
+    reads = iter([[member("a@contoso.com")], [member("a@contoso.com", group_path())]])
+    graph = FakeGraph(
+        {
+            ("GET", f"/groups/{GROUP}"): {
+                "id": GROUP,
+                "displayName": "Base",
+                "assignedLicenses": E3_ASSIGNED,
+                "licenseProcessingState": {"state": "ProcessingComplete"},
+            },
+            ("GET", MEMBERS): lambda query, body: (200, {"value": next(reads)}),
+        }
+    )
+    clock = Clock()
+    group, members = wait_for_processing(client_for(graph), GROUP, 60, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
+    assert clock.sleeps == [1.0]
+    assert group["licenseProcessingState"] == {"state": "ProcessingComplete"}
+    assert members[0]["licenseAssignmentStates"] == [group_path()]
 
 
 def test_wait_gives_up_at_the_timeout_with_the_state() -> None:
@@ -187,13 +222,33 @@ def test_wait_gives_up_at_the_timeout_with_the_state() -> None:
     with pytest.raises(LicensingError) as caught:
         wait_for_processing(client_for(graph), GROUP, 10, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
     assert "within wait_timeout=10s (licenseProcessingState: ProcessingInProgress)" in str(caught.value)
-    assert caught.value.details == {"licenseProcessingState": {"state": "ProcessingInProgress"}}
+    assert caught.value.details == {"licenseProcessingState": {"state": "ProcessingInProgress"}, "members_pending": []}
     assert clock.now <= 10
 
 
-def test_wait_ends_for_a_group_without_licenses() -> None:
-    graph = FakeGraph({("GET", f"/groups/{GROUP}"): {"id": GROUP, "displayName": "Base", "licenseProcessingState": None}})
-    assert wait_for_processing(client_for(graph), GROUP, 10)["id"] == GROUP
+def test_wait_names_the_members_not_reached_at_the_timeout() -> None:
+    graph = FakeGraph(
+        {
+            ("GET", f"/groups/{GROUP}"): {
+                "id": GROUP,
+                "displayName": "Base",
+                "assignedLicenses": E3_ASSIGNED,
+                "licenseProcessingState": {"state": "ProcessingComplete"},
+            },
+            ("GET", MEMBERS): {"value": [member("late@contoso.com")]},
+        }
+    )
+    clock = Clock()
+    with pytest.raises(LicensingError) as caught:
+        wait_for_processing(client_for(graph), GROUP, 5, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
+    assert "(licenseProcessingState: ProcessingComplete; 1 member(s) not reached yet)" in str(caught.value)
+    assert caught.value.details["members_pending"] == [{"id": "id-late@contoso.com", "userPrincipalName": "late@contoso.com"}]
+
+
+def test_wait_ends_for_a_group_without_licenses_or_members() -> None:
+    graph = FakeGraph({("GET", f"/groups/{GROUP}"): {"id": GROUP, "displayName": "Base", "licenseProcessingState": None}, ("GET", MEMBERS): {"value": []}})
+    group, members = wait_for_processing(client_for(graph), GROUP, 10)
+    assert (group["id"], members) == (GROUP, [])
 
 
 def test_members_with_errors_lists_this_groups_failures() -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ansible_collections.entra.licensing.plugins.module_utils.licensing_report import Summary, has_error, license_views, name_groups, sku_view, user_view
+from ansible_collections.entra.licensing.plugins.module_utils.licensing import has_error
+from ansible_collections.entra.licensing.plugins.module_utils.licensing_report import Summary, license_views, name_groups, sku_view, user_view
 from ansible_collections.entra.licensing.plugins.module_utils.sku_catalog import Catalog
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
