@@ -118,6 +118,8 @@ attributes:
     support: full
     details:
       - Everything is computed and checked (seats, services lost), nothing is written.
+      - A group that does not exist is taken for one an earlier task of the play creates (with a warning), so a
+        check-mode run of a whole bootstrap play reports its licenses as additions instead of failing.
       - With O(wait=true), the current errors of the group's members are reported without waiting.
   diff_mode:
     support: full
@@ -188,7 +190,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 group_id:
-  description: The group's object id.
+  description: The group's object id (C(00000000-0000-0000-0000-000000000000) in check mode for a group not created yet).
   returned: always
   type: str
   sample: 1132b215-826f-42a9-8cfe-1643d19d17fd
@@ -301,6 +303,7 @@ from typing import Any
 from ansible_collections.entra.licensing.plugins.module_utils.client import GraphClient
 from ansible_collections.entra.licensing.plugins.module_utils.directory import require_group
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
+from ansible_collections.entra.licensing.plugins.module_utils.groups import CHECK_MODE_ID
 from ansible_collections.entra.licensing.plugins.module_utils.licensing import (
     LicenseChange,
     LicensingError,
@@ -336,6 +339,20 @@ LICENSE_SPEC = dict(
     enabled_plans=dict(type="list", elements="str"),
     disabled_plans=dict(type="list", elements="str"),
 )
+
+
+def find_group(client: GraphClient, reference: str, check_mode: bool) -> tuple[dict[str, Any], bool]:
+    """The group, and whether it exists. In check mode a missing group stands for one created earlier in the play.
+
+    A check-mode run of a whole bootstrap play creates no group, so its licenses are reported as additions to a new,
+    empty group instead of failing the run.
+    """
+    try:
+        return require_group(client, reference, LICENSED_GROUP_FIELDS), True
+    except GraphError as error:
+        if not check_mode or error.status != 404:
+            raise
+    return {"id": CHECK_MODE_ID, "displayName": reference, "securityEnabled": True, "assignedLicenses": []}, False
 
 
 def check_licensable(group: dict[str, Any]) -> None:
@@ -390,7 +407,9 @@ def main() -> None:
         client = module.client()
         catalog = read_catalog(client)
         desired = resolve_licenses(catalog, params["licenses"], with_plans=params["state"] != "absent")
-        group = require_group(client, params["group"], LICENSED_GROUP_FIELDS)
+        group, exists = find_group(client, params["group"], module.check_mode)
+        if not exists:
+            module.warn(f"Group '{params['group']}' does not exist; check mode assumes an earlier task creates it, and reports its licenses as new.")
         result["group_id"] = group["id"]
         check_licensable(group)
         name = group.get("displayName") or group["id"]
@@ -403,7 +422,7 @@ def main() -> None:
 
         new = [item for item in change.add if item.sku_id not in current] if params["capacity_check"] != "off" else []
         reduced = plans_reduced(catalog, current, after)
-        members = list(user_members(client, group["id"], MEMBER_LICENSE_FIELDS)) if new or reduced else []
+        members = list(user_members(client, group["id"], MEMBER_LICENSE_FIELDS)) if exists and (new or reduced) else []
         result["seats"] = seat_needs(new, members)
         result["users_losing_service"] = service_losses(catalog, group["id"], members, after) if reduced else []
         short = shortfall_message(result["seats"], f"members of '{name}'")
@@ -419,7 +438,9 @@ def main() -> None:
 
         result["changed"] = ensure_group_licenses(client, catalog, group["id"], change, module.check_mode)
         result["licenseProcessingState"] = group.get("licenseProcessingState")
-        if params["wait"] and module.check_mode:
+        if params["wait"] and not exists:
+            result["members_with_errors"] = []
+        elif params["wait"] and module.check_mode:
             result["members_with_errors"] = members_with_errors(client, catalog, group["id"])
         elif params["wait"]:
             group, members = wait_for_processing(client, group["id"], params["wait_timeout"])
