@@ -93,3 +93,21 @@ def test_organization_and_subscribed_skus(graph):
     assert {"servicePlanId", "servicePlanName", "provisioningStatus", "appliesTo"} == set(e3["servicePlans"][0])
     assert error_of(graph.get("/subscribedSkus?$filter=skuPartNumber eq 'X'"))[0] == 400
     assert graph.get("/subscribedSkus?$select=skuPartNumber").json()["value"][0] == {"skuPartNumber": "ENTERPRISEPACK"}
+
+
+def test_directory_objects_by_id_and_get_by_ids_type_each_object(graph):
+    user = graph.get(f"/directoryObjects/{ADELE}?$select=id,userPrincipalName").json()
+    assert user == {"@odata.context": f"{graph.base}/v1.0/$metadata#directoryObjects/$entity",
+                    "@odata.type": "#microsoft.graph.user", "id": ADELE,
+                    "userPrincipalName": "AdeleV@contoso.onmicrosoft.com"}
+    group = graph.get(f"/directoryObjects/{SALES_DYNAMIC}").json()
+    assert group["@odata.type"] == "#microsoft.graph.group" and group["displayName"] == "Sales Team (dynamic)"
+    missing = "a1000000-0000-4000-8000-000000009999"
+    assert error_of(graph.get(f"/directoryObjects/{missing}"))[:2] == (404, "Request_ResourceNotFound")
+    found = graph.post("/directoryObjects/getByIds", {"ids": [ADELE, missing, SALES_DYNAMIC], "types": ["user"]})
+    assert [(o["@odata.type"], o["id"]) for o in found.json()["value"]] == [("#microsoft.graph.user", ADELE)]
+
+
+def test_odata_key_syntax_addresses_a_user_by_upn(graph):
+    assert graph.get("/users('AdeleV%40contoso.onmicrosoft.com')?$select=id").json()["id"] == ADELE
+    assert graph.get(f"/users('{MEGAN}')/licenseDetails").status_code == 200

@@ -7,7 +7,7 @@ from flask import Flask
 from entra_sim import admin, gateway
 from entra_sim.auth import endpoints
 from entra_sim.core import EXTENSION, Simulator
-from entra_sim.graph import batch, groups, organization, skus, synchronization, users
+from entra_sim.graph import batch, directory_objects, groups, organization, skus, synchronization, users
 
 
 def create_app(simulator: Simulator) -> Flask:
@@ -17,7 +17,7 @@ def create_app(simulator: Simulator) -> Flask:
     app.url_map.strict_slashes = False
     app.url_map.redirect_defaults = False
     app.json.sort_keys = False
-    for module in (organization, skus, users, groups, batch, synchronization):
+    for module in (organization, skus, users, groups, directory_objects, batch, synchronization):
         app.register_blueprint(module.bp, url_prefix="/v1.0")
     app.register_blueprint(admin.bp, url_prefix="/_admin")
     app.register_blueprint(endpoints.bp)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import re
 import socket
 import time
 import uuid
@@ -56,7 +57,7 @@ class Gateway:
         self.sim = simulator
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        path = environ.get("PATH_INFO", "")
+        path = environ["PATH_INFO"] = _key_segments(environ.get("PATH_INFO", ""))
         if environ.get("entra_sim.inner") or kind_of(path) == "admin":
             return self.app(environ, start_response)
         method = environ["REQUEST_METHOD"]
@@ -71,6 +72,14 @@ class Gateway:
             raise ConnectionAbortedError("entra-sim fault: connection dropped")
         environ["entra_sim.fault"] = (latency, rule)
         return self.app(environ, start_response)
+
+
+_KEY_SEGMENT = re.compile(r"/(users|groups|directoryObjects)\('((?:[^']|'')*)'\)")
+
+
+def _key_segments(path: str) -> str:
+    """OData key syntax as a path segment: Graph takes /users('a@b') as /users/a@b (with '' for a quote)."""
+    return _KEY_SEGMENT.sub(lambda m: f"/{m.group(1)}/{m.group(2).replace(chr(39) * 2, chr(39))}", path)
 
 
 def install(app: Flask, simulator: Simulator) -> None:

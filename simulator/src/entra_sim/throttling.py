@@ -1,10 +1,10 @@
 """Resource-unit throttling of directory requests per application (reference section 4), when enabled.
 
 Each request costs resource units (RU): GET users 2, GET a group's members 3, transitiveMembers 5, subscribedSkus 3,
-any other GET 1; a write 1 RU plus one write. ``$select`` takes one off, a ``$top`` under 20 takes one off, and
-``$expand`` adds one; the floor is 1. An application may spend its RU quota per 10 seconds (3,500 / 5,000 / 8,000
-by tenant size, or the configured number) and 3,000 writes per 150 seconds. Throttled requests still count, as
-Microsoft warns ("all requests accrue against your usage limits").
+POST directoryObjects/getByIds 3, any other GET 1; a write 1 RU plus one write. ``$select`` takes one off, a
+``$top`` under 20 takes one off, and ``$expand`` adds one; the floor is 1. An application may spend its RU quota
+per 10 seconds (3,500 / 5,000 / 8,000 by tenant size, or the configured number) and 3,000 writes per 150 seconds.
+Throttled requests still count, as Microsoft warns ("all requests accrue against your usage limits").
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ WRITE_WINDOW = 150.0
 
 def request_cost(method: str, path: str, args: dict[str, str]) -> int:
     """The resource units one Graph request costs."""
+    if path.endswith("/directoryObjects/getByIds"):
+        return 3
     if method != "GET":
         return 1
     parts = path.rstrip("/").split("/")

@@ -31,6 +31,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "groups.members.write": ("GroupMember.ReadWrite.All", "Directory.ReadWrite.All", "Group.ReadWrite.All"),
     "groups.assign_license": ("LicenseAssignment.ReadWrite.All", "Directory.ReadWrite.All", "Group.ReadWrite.All"),
     # [U] start/restart assumed equal to provisionOnDemand; reading jobs also accepts Synchronization.Read.All.
+    # [U] getting a directoryObject by id; also POST /directoryObjects/getByIds.
+    "directory_objects.read": ("Directory.Read.All", "Directory.ReadWrite.All"),
     "synchronization.read": (
         "Synchronization.Read.All", "Application.ReadWrite.OwnedBy", "Synchronization.ReadWrite.All",
     ),
