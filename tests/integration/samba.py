@@ -69,8 +69,15 @@ def ensure_samba_installed() -> None:
     if os.geteuid() != 0:
         raise RuntimeError(f"Samba AD DC tests need the Debian packages {' '.join(missing)}; run the tests as root or install them")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], env=env, check=True, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], env=env, check=True, capture_output=True)
+    _run(["apt-get", "update", "-qq"], env=env)
+    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], env=env)
+
+
+def _run(command: list[str], env: dict[str, str] | None = None) -> None:
+    """Run a setup command; a failure shows its output rather than only its exit status."""
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode:
+        raise RuntimeError(f"{' '.join(command[:3])} failed with {completed.returncode}:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}")
 
 
 def user_entries() -> list[dict[str, str]]:
@@ -199,19 +206,15 @@ def _provision(target: Path, worker: int) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     options = [f"--option={name}={value}" for name, value in _path_options(work).items()]
-    subprocess.run(
+    _run(
         [
             "samba-tool", "domain", "provision", f"--targetdir={work}", f"--realm={REALM}", f"--domain={NETBIOS_DOMAIN}",
             "--server-role=dc", "--dns-backend=NONE", f"--adminpass={ADMIN_PASSWORD}", f"--host-name={HOST_NAME}",
             "--option=server services = ldap, cldap, kdc", *options,
-        ],
-        check=True, capture_output=True,
+        ]
     )  # fmt: skip
     # The Administrator password would expire after 42 days (maxPwdAge), long before the template is rebuilt.
-    subprocess.run(
-        ["samba-tool", "user", "setexpiry", "Administrator", "--noexpiry", f"--configfile={work / 'etc' / 'smb.conf'}", f"-H{work / 'private' / 'sam.ldb'}"],
-        check=True, capture_output=True,
-    )
+    _run(["samba-tool", "user", "setexpiry", "Administrator", "--noexpiry", f"--configfile={work / 'etc' / 'smb.conf'}", f"-H{work / 'private' / 'sam.ldb'}"])
     dc = start(work, worker)
     try:
         _seed(dc.connect())
@@ -315,16 +318,25 @@ def start(directory: Path, worker: int = 0, timeout: float = 60) -> SambaDC:
         process = subprocess.Popen(["samba", "-i", "-s", str(directory / "etc" / "smb.conf")], stdin=stdin_read, stdout=output, stderr=subprocess.STDOUT)
     os.close(stdin_read)
     dc = SambaDC(directory, ip, ca_file, process, os.fdopen(stdin_write, "wb"), lock)
+    try:
+        _wait_until_ready(dc, timeout)
+    except BaseException:
+        dc.stop()  # whatever went wrong (even KeyboardInterrupt): no DC, no address left behind
+        raise
+    return dc
+
+
+def _wait_until_ready(dc: SambaDC, timeout: float) -> None:
+    """Until an LDAPS bind works: while Samba starts, connections are refused, reset or cut mid-handshake."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             dc.connect().unbind()
-            return dc
-        except LDAPException as exc:
-            if process.poll() is not None or time.monotonic() > deadline:
-                dc.stop()
-                log = (directory / "samba.out").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"Samba DC on {ip} did not answer LDAPS ({exc}); samba -i output:\n{log}") from exc
+            return
+        except (LDAPException, OSError) as exc:
+            if dc.process.poll() is not None or time.monotonic() > deadline:
+                log = (dc.directory / "samba.out").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"Samba DC on {dc.ip} did not answer LDAPS ({exc!r}); samba -i output:\n{log}") from exc
             time.sleep(0.05)
 
 
