@@ -36,9 +36,12 @@ try:
 
     HAS_GSSAPI = True
     GSSAPI_IMPORT_ERROR = None
+    # A Kerberos bind fails with these rather than an LDAP error (no ticket, unknown principal, wrong password).
+    _KERBEROS_ERRORS: tuple[type[Exception], ...] = (gssapi.exceptions.GSSError,)
 except ImportError as exc:
     HAS_GSSAPI = False
     GSSAPI_IMPORT_ERROR = exc
+    _KERBEROS_ERRORS = ()
 
 DEFAULT_PORTS = {"ldaps": 636, "start_tls": 389}
 
@@ -155,7 +158,7 @@ def create_ldap_connection(
         if encryption == "start_tls":
             connection.start_tls()
         bound = connection.bind()
-    except LDAPException as exc:
+    except (LDAPException, *_KERBEROS_ERRORS) as exc:
         raise LdapError(f"cannot connect to {where}: {exc}") from exc
     if not bound:
         raise LdapError(f"bind as {who} to {where} failed: {_result_text(connection.result)}")

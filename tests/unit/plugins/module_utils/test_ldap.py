@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 import sys
 import types
@@ -223,3 +224,22 @@ def test_kerberos_binds_with_sasl_gssapi(monkeypatch, recording):
     assert with_password.kwargs["sasl_mechanism"] == ldap3.KERBEROS
     assert with_password.kwargs["sasl_credentials"] == (None, None, "tgt")
     assert from_cache.kwargs["sasl_credentials"] == (None, None, None)
+
+
+def test_kerberos_errors_become_ldap_errors(monkeypatch):
+    class GSSError(Exception):
+        pass
+
+    def acquire_cred_with_password(name, password, usage):
+        raise GSSError("Preauthentication failed")
+
+    fake = types.SimpleNamespace(
+        Name=lambda principal, kind: principal,
+        NameType=types.SimpleNamespace(user="user-name"),
+        raw=types.SimpleNamespace(acquire_cred_with_password=acquire_cred_with_password),
+    )
+    monkeypatch.setattr(ldap_utils, "HAS_GSSAPI", True)
+    monkeypatch.setattr(ldap_utils, "gssapi", fake, raising=False)
+    monkeypatch.setattr(ldap_utils, "_KERBEROS_ERRORS", (GSSError,))
+    with pytest.raises(LdapError, match=re.escape("cannot connect to dc01.corp.contoso.com:636 (ldaps): Preauthentication failed")):
+        create_ldap_connection(server="dc01.corp.contoso.com", auth="kerberos", bind_dn="svc@CORP.CONTOSO.COM", bind_password="wrong")
