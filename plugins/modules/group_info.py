@@ -186,7 +186,7 @@ def groups_with_errors(client: GraphClient) -> set[str]:
 
 def member_counts(client: GraphClient, groups: list[dict[str, Any]]) -> dict[str, int]:
     """Direct member counts, 20 groups per round trip (``@odata.count`` of a one-item page)."""
-    asks = [BatchRequest("GET", f"/groups/{group['id']}/members?$count=true&$top=1&$select=id", EVENTUAL) for group in groups]
+    asks = [BatchRequest("GET", f"/groups/{group['id']}/members?$count=true&$top=1&$select=id", headers=EVENTUAL) for group in groups]
     counts = {}
     for group, response in zip(groups, client.batch(asks), strict=True):
         body = raise_for_status(response, f"count members of {group['displayName']}").body or {}

@@ -19,7 +19,7 @@ def without_secret() -> dict[str, str]:
 
 
 def token_requests(simulator, cursor: int) -> list[dict]:
-    return [entry for entry in simulator.log_since(cursor)["requests"] if entry["kind"] == "token"]
+    return [entry for entry in simulator.log_since(cursor)["requests"] if entry["kind"] == "token" and entry["method"] == "POST"]
 
 
 def test_client_secret_gets_one_token_and_reads_graph(simulator):
