@@ -71,8 +71,9 @@ def test_config_lists_every_unverified_behaviour_and_refuses_unknown_settings(re
     config = admin(ready, "GET", "/config")
     assert set(config["errors"]) == set(UNVERIFIED_ERRORS)
     assert config["license_processing_delay"] == 2.0 and config["throttling"]["enabled"] is False
+    assert config["permissions"]["groups.members.write"][0] == "GroupMember.ReadWrite.All"
     for bad in ({"nope": 1}, {"healthy_error_value": "none"}, {"errors": {"nope": {}}},
-                {"throttling": {"enabled": "yes"}}, {"inherited_usage_location": "city"}):
+                {"throttling": {"enabled": "yes"}}, {"inherited_usage_location": "city"}, {"permissions": {"x": []}}):
         with pytest.raises(urllib.error.HTTPError):
             admin(ready, "PUT", "/config", bad)
     assert admin(ready, "GET", "/config") == config
@@ -108,3 +109,10 @@ def test_settle_finishes_pending_processing(ready, graph):
                                                                          "1e91e994b900"}], "removeLicenses": []})
     assert admin(ready, "GET", "/state")["licensing"]["pending"] == 1
     assert admin(ready, "POST", "/settle") == {"pending": 0}
+
+
+def test_the_permission_table_can_be_overridden(ready, graph):
+    admin(ready, "PUT", "/config", {"permissions": {"groups.read": ["Directory.ReadWrite.All"]}})
+    assert error_of(graph.get("/groups"))[0] == 403
+    admin(ready, "PUT", "/config", {"permissions": {"groups.read": ["Directory.Read.All"]}})
+    assert graph.get("/groups").status_code == 200

@@ -12,6 +12,7 @@ import copy
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from entra_sim.auth.permissions import PERMISSIONS
 from entra_sim.model.errors import INSUFFICIENT_PRIVILEGES, GraphError
 
 
@@ -170,6 +171,7 @@ class Config:
         data["errors"] = {
             key: {**vars(spec), **self.errors.get(key, {})} for key, spec in UNVERIFIED_ERRORS.items()
         }
+        data["permissions"] = {op: list(self.permissions.get(op, roles)) for op, roles in PERMISSIONS.items()}
         return data
 
     def update(self, data: dict[str, Any]) -> None:
@@ -184,8 +186,9 @@ class Config:
             elif key == "errors":
                 candidate.errors = _merge_errors(candidate.errors, value)
             elif key == "permissions":
-                if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
-                    raise ValueError("permissions must map an operation to a list of roles")
+                if not isinstance(value, dict) or not set(value) <= set(PERMISSIONS) or not all(
+                        isinstance(v, list) and all(isinstance(r, str) for r in v) for v in value.values()):
+                    raise ValueError(f"permissions must map operations {sorted(PERMISSIONS)} to lists of roles")
                 candidate.permissions.update(value)
             else:
                 setattr(candidate, key, _checked(key, value, getattr(self, key)))
