@@ -46,10 +46,12 @@ def kind_of(path: str) -> str:
 
 
 class Gateway:
-    """WSGI middleware in front of Flask: picks the request's faults once, and drops connections.
+    """WSGI middleware in front of Flask: rewrites OData key segments, picks the request's faults once, and drops
+    connections.
 
     A dropped connection must close the socket before Flask could answer, so it cannot live in a Flask hook.
-    Requests inside a $batch come back through here marked ``entra_sim.inner`` and pass straight on.
+    Requests inside a $batch come back through here marked ``entra_sim.inner``: their keys are rewritten, and
+    their faults are picked by the Flask hook.
     """
 
     def __init__(self, app: Any, simulator: Simulator) -> None:
