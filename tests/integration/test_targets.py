@@ -15,8 +15,19 @@ TARGETS = sorted(
 )
 
 
+PLAY = """---
+- name: Integration target {target}
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: {target}
+"""
+
+
 @pytest.mark.parametrize("target", TARGETS)
-def test_target(target, simulator):
-    run = run_playbook(HERE / "run_target.yml", simulator, extra_vars={"target": target})
+def test_target(target, simulator, tmp_path):
+    playbook = tmp_path / "target.yml"
+    playbook.write_text(PLAY.format(target=target))
+    run = run_playbook(playbook, simulator)
     assert run.rc == 0, run.output
     assert run.recap()["failed"] == 0, run.output
