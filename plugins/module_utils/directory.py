@@ -35,6 +35,7 @@ GROUP_FIELDS = (
 GROUP_LICENSE_FIELDS = ("assignedLicenses", "licenseProcessingState")
 USER_FIELDS = ("id", "userPrincipalName", "displayName", "mail", "usageLocation", "accountEnabled", "onPremisesSyncEnabled")
 MEMBER_FIELDS = ("id", "userPrincipalName", "displayName", "onPremisesSyncEnabled")
+GROUP_MEMBER_FIELDS = ("id", "displayName", "onPremisesSyncEnabled")
 
 
 def select(fields: tuple[str, ...] | list[str]) -> str:
@@ -91,28 +92,35 @@ def require_group(client: GraphClient, reference: str, fields: tuple[str, ...] =
 def resolve_objects(client: GraphClient, references: list[str], fields: tuple[str, ...] = MEMBER_FIELDS) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Users (by UPN or id) and groups (by id) for many references, 20 per $batch round trip.
 
-    Returns the objects found, keyed by the reference as given, and the references that do not exist, so a module
-    can name every unknown reference before it writes anything.
+    Ids are looked up as users first, the common case, and those that are not users as groups in a second pass.
+    That needs only User.Read.All and Group.Read.All, where ``/directoryObjects/{id}`` would need Directory.Read.All.
+    Returns the objects found, keyed by the reference as given, and the references that exist as neither, so a
+    module can name every unknown reference before it writes anything.
     """
     unique = list(dict.fromkeys(reference.strip() for reference in references))
-    asks = []
-    for reference in unique:
-        # A directoryObject can be a user or a group; only its full form says which (@odata.type), so no $select.
-        path = f"/directoryObjects/{reference.lower()}" if is_guid(reference) else f"{users_path(reference)}?$select={select(fields)}"
-        asks.append(BatchRequest("GET", path))
+    users = {reference: f"{users_path(reference)}?$select={select(fields)}" for reference in unique}
+    found, not_users = _batch_lookup(client, users, "#microsoft.graph.user")
+    groups = {reference: f"/groups/{reference.lower()}?$select={select(GROUP_MEMBER_FIELDS)}" for reference in not_users if is_guid(reference)}
+    found_groups, not_groups = _batch_lookup(client, groups, "#microsoft.graph.group")
+    found.update(found_groups)
+    missing = [reference for reference in not_users if not is_guid(reference) or reference in not_groups]
+    return found, missing
+
+
+def _batch_lookup(client: GraphClient, paths: dict[str, str], odata_type: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
     found: dict[str, dict[str, Any]] = {}
     missing: list[str] = []
-    for reference, response in zip(unique, client.batch(asks), strict=True):
+    asks = [BatchRequest("GET", path) for path in paths.values()]
+    for reference, response in zip(paths, client.batch(asks), strict=True):
         if response.status == 404:
             missing.append(reference)
         elif response.status >= 400:
             raise GraphError.from_response(response.status, response.headers, response.body, f"look up '{reference}'")
         else:
-            found[reference] = response.body
+            found[reference] = {"@odata.type": odata_type, **response.body}
     return found, missing
 
 
 def object_kind(obj: dict[str, Any]) -> str:
-    """'user', 'group', ... from Graph's @odata.type (users looked up by UPN carry no type, they are users)."""
-    odata_type = obj.get("@odata.type") or "#microsoft.graph.user"
-    return odata_type.rsplit(".", 1)[-1]
+    """'user', 'group', ... from Graph's @odata.type, which member lists and resolve_objects always carry."""
+    return str(obj.get("@odata.type") or "").rsplit(".", 1)[-1]
