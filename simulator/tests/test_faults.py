@@ -79,3 +79,12 @@ def test_invalid_fault_rules_are_refused(ready):
     with pytest.raises(Exception, match="400"):
         admin(ready, "POST", "/faults", {"rules": [{"action": "explode"}]})
     assert admin(ready, "GET", "/faults")["rules"] == []
+
+
+def test_round_trip_latency_skips_requests_inside_a_batch(ready, graph):
+    fault(ready, action="latency", path="/v1.0/organization", latency_ms=1, top_level_only=True)
+    batch = graph.post("/$batch", json={"requests": [{"id": "1", "method": "GET", "url": "/organization"}]})
+    assert batch.status_code == 200 and batch.json()["responses"][0]["status"] == 200
+    assert admin(ready, "GET", "/faults")["rules"][0]["fired"] == 0
+    assert graph.get("/organization").status_code == 200
+    assert admin(ready, "GET", "/faults")["rules"][0]["fired"] == 1

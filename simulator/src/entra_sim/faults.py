@@ -31,6 +31,8 @@ class FaultRule:
     share: float | None = None
     code: str | None = None
     message: str | None = None
+    # Only HTTP round trips, not the requests inside a $batch: latency that models the network, per connection.
+    top_level_only: bool = False
     fired: int = 0
     _credit: float = field(default=0.0, repr=False)
 
@@ -91,7 +93,7 @@ class Faults:
         latency, answer = 0, None
         with self._lock:
             for rule in self.rules:
-                if not rule.matches(method, path) or (rule.action == "drop" and not top_level):
+                if not rule.matches(method, path) or ((rule.action == "drop" or rule.top_level_only) and not top_level):
                     continue
                 if rule.action == "latency":
                     latency += rule.latency_ms if rule.fire() else 0
@@ -109,7 +111,8 @@ def _rule(spec: Any, index: int) -> FaultRule:
     where = f"rules[{index}]"
     if not isinstance(spec, dict):
         raise ValueError(f"{where} must be an object")
-    allowed = {"action", "method", "path", "status", "retry_after", "latency_ms", "count", "share", "code", "message"}
+    allowed = {"action", "method", "path", "status", "retry_after", "latency_ms", "count", "share", "code", "message",
+               "top_level_only"}
     if not set(spec) <= allowed or spec.get("action") not in ACTIONS:
         raise ValueError(f"{where}: action must be one of {ACTIONS}; keys allowed: {sorted(allowed)}")
     rule = FaultRule(**spec)
@@ -124,6 +127,8 @@ def _rule(spec: Any, index: int) -> FaultRule:
             raise ValueError(f"{where}.status must be an HTTP error status")
     if rule.action == "latency" and (not isinstance(rule.latency_ms, int) or rule.latency_ms < 1):
         raise ValueError(f"{where}.latency_ms must be a positive integer")
+    if not isinstance(rule.top_level_only, bool):
+        raise ValueError(f"{where}.top_level_only must be true or false")
     if rule.count is not None and (not isinstance(rule.count, int) or rule.count < 1):
         raise ValueError(f"{where}.count must be a positive integer")
     if rule.share is not None and not (isinstance(rule.share, int | float) and 0 < rule.share <= 1):
