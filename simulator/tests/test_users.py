@@ -5,6 +5,7 @@ from __future__ import annotations
 from conftest import ADELE, E3, JONI, MEGAN, SALES_DYNAMIC, error_of
 
 from entra_sim.model.schema import USER_DEFAULT
+from entra_sim.odata import quote
 
 
 def test_get_by_id_or_case_insensitive_upn_returns_the_default_properties(graph):
@@ -111,3 +112,15 @@ def test_directory_objects_by_id_and_get_by_ids_type_each_object(graph):
 def test_odata_key_syntax_addresses_a_user_by_upn(graph):
     assert graph.get("/users('AdeleV%40contoso.onmicrosoft.com')?$select=id").json()["id"] == ADELE
     assert graph.get(f"/users('{MEGAN}')/licenseDetails").status_code == 200
+
+
+def test_an_in_list_takes_fifteen_values_unless_the_query_is_advanced(graph):
+    upns = [f"'user{n}@contoso.onmicrosoft.com'" for n in range(15)]
+    assert graph.get(f"/users?$filter=userPrincipalName in ({','.join(upns)})&$select=id").status_code == 200
+    values = ",".join([*upns, quote("AdeleV@contoso.onmicrosoft.com")])
+    sixteen = f"/users?$filter=userPrincipalName in ({values})&$select=id"
+    assert error_of(graph.get(sixteen)) == (
+        400, "Request_UnsupportedQuery",
+        "Too many child clauses specified in search filter expression containing 'OR' operators: 16. Max allowed: 15.")
+    advanced = graph.get(sixteen + "&$count=true", headers={"ConsistencyLevel": "eventual"}).json()
+    assert [u["id"] for u in advanced["value"]] == [ADELE]

@@ -27,6 +27,13 @@ UNVERIFIED_ERRORS: dict[str, ErrorSpec] = {
     # Reference 1.7: text unverified. A captured CIPP run (KelvinTegelaar/CIPP#468) got "Insufficient privileges"
     # when it added a user to the dynamic "All Users" group, so that is the default.
     "dynamic_group_member_write": ErrorSpec(403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES),
+    # Graph known issues [P]: "in" takes at most 15 expressions without advanced query parameters; the answer's
+    # text is the one clients report seeing [U].
+    "too_many_in_values": ErrorSpec(
+        400, "Request_UnsupportedQuery",
+        "Too many child clauses specified in search filter expression containing 'OR' operators: {count}. "
+        "Max allowed: 15.",
+    ),
     # Reference 1.5: deleting a licensed group is refused; the Graph text is unknown.
     "licensed_group_delete": ErrorSpec(
         400, "Request_BadRequest",

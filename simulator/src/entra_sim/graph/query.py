@@ -87,6 +87,8 @@ def parse_list_query(kind: str) -> ListQuery:
         try:
             query_filter = odata.parse_filter(args["$filter"])
             query_filter.validate(kind, advanced)
+        except odata.InLimitExceeded as exc:
+            raise config.error("too_many_in_values", count=exc.count) from exc
         except odata.ODataError as exc:
             raise errors.GraphError(400, exc.code, exc.message) from exc
     search = _parse_search(kind, args["$search"]) if "$search" in args else None
