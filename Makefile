@@ -81,6 +81,10 @@ sanity: venv stage $(GET_PIP_CACHE)/get_pip_24_2.py  ## ansible-test sanity on t
 .PHONY: test
 test: lint unit integration sanity  ## everything CI runs
 
+.PHONY: bench
+bench: venv collection-path  ## benchmarks on the simulator: round trips and writes beside the naive approach
+	$(BIN)/python -m benchmarks.bench_members
+
 .PHONY: catalog
 catalog: venv  ## regenerate the SKU catalogue from ../shared/data (Microsoft's product and service plan table)
 	$(BIN)/python tools/generate_sku_catalog.py

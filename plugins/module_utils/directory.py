@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote as url_quote
 
-from ansible_collections.entra.licensing.plugins.module_utils.client import BatchRequest, GraphClient
+from ansible_collections.entra.licensing.plugins.module_utils.client import BatchRequest, GraphClient, raise_for_status
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
 from ansible_collections.entra.licensing.plugins.module_utils.odata import is_guid, quote
 
@@ -36,6 +36,8 @@ GROUP_LICENSE_FIELDS = ("assignedLicenses", "licenseProcessingState")
 USER_FIELDS = ("id", "userPrincipalName", "displayName", "mail", "usageLocation", "accountEnabled", "onPremisesSyncEnabled")
 MEMBER_FIELDS = ("id", "userPrincipalName", "displayName", "onPremisesSyncEnabled")
 GROUP_MEMBER_FIELDS = ("id", "displayName", "onPremisesSyncEnabled")
+# Graph takes at most 15 values in an "in" list unless the query is an advanced one (Graph known issues).
+IN_LIMIT = 15
 
 
 def select(fields: tuple[str, ...] | list[str]) -> str:
@@ -89,36 +91,64 @@ def require_group(client: GraphClient, reference: str, fields: tuple[str, ...] =
     return group
 
 
+def filter_url(collection: str, filter_: str, fields: tuple[str, ...]) -> str:
+    """A relative URL for a $batch request, the filter percent-encoded (names may hold spaces, quotes, '&', '#')."""
+    return f"{collection}?$filter={url_quote(filter_, safe='')}&$select={select(fields)}"
+
+
+def _in_queries(collection: str, prop: str, values: list[str], fields: tuple[str, ...]) -> list[BatchRequest]:
+    """One GET per 15 values (Graph's limit for ``in`` without advanced query parameters)."""
+    chunks = [values[start:start + IN_LIMIT] for start in range(0, len(values), IN_LIMIT)]
+    return [BatchRequest("GET", filter_url(collection, f"{prop} in ({', '.join(quote(value) for value in chunk)})", fields)) for chunk in chunks]
+
+
+def _found_by(responses: list[Any], prop: str, odata_type: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for response in responses:
+        for item in raise_for_status(response, "look up directory objects").body.get("value", []):
+            found[str(item.get(prop) or "").casefold()] = {"@odata.type": odata_type, **item}
+    return found
+
+
+def find_users(client: GraphClient, references: list[str], fields: tuple[str, ...] = MEMBER_FIELDS) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Users by UPN or object id: 15 per query, 20 queries per $batch round trip (300 users per round trip).
+
+    Returns the users found, keyed by the reference as given (duplicates once), and the references not found.
+    """
+    unique = list(dict.fromkeys(reference.strip() for reference in references if reference and reference.strip()))
+    ids = [reference.lower() for reference in unique if is_guid(reference)]
+    upns = [reference for reference in unique if not is_guid(reference)]
+    fields = tuple(dict.fromkeys(("id", "userPrincipalName", *fields)))
+    id_asks = _in_queries("/users", "id", ids, fields)
+    upn_asks = _in_queries("/users", "userPrincipalName", upns, fields)
+    answers = client.batch(id_asks + upn_asks)
+    by_id = _found_by(answers[: len(id_asks)], "id", "#microsoft.graph.user")
+    by_upn = _found_by(answers[len(id_asks):], "userPrincipalName", "#microsoft.graph.user")
+    found = {reference: user for reference in unique if (user := (by_id if is_guid(reference) else by_upn).get(reference.casefold()))}
+    return found, [reference for reference in unique if reference not in found]
+
+
+def find_groups_by_id(client: GraphClient, group_ids: list[str], fields: tuple[str, ...] = GROUP_MEMBER_FIELDS) -> dict[str, dict[str, Any]]:
+    """Groups by object id, 300 per round trip, keyed by the lower-case id; ids that are not groups are absent."""
+    ids = list(dict.fromkeys(group_id.strip().lower() for group_id in group_ids))
+    return _found_by(client.batch(_in_queries("/groups", "id", ids, tuple(dict.fromkeys(("id", *fields))))), "id", "#microsoft.graph.group")
+
+
 def resolve_objects(client: GraphClient, references: list[str], fields: tuple[str, ...] = MEMBER_FIELDS) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Users (by UPN or id) and groups (by id) for many references, 20 per $batch round trip.
+    """Users (by UPN or id) and groups (by id) for many references, in as few round trips as Graph allows.
 
     Ids are looked up as users first, the common case, and those that are not users as groups in a second pass.
     That needs only User.Read.All and Group.Read.All, where ``/directoryObjects/{id}`` would need Directory.Read.All.
     Returns the objects found, keyed by the reference as given, and the references that exist as neither, so a
     module can name every unknown reference before it writes anything.
     """
-    unique = list(dict.fromkeys(reference.strip() for reference in references))
-    users = {reference: f"{users_path(reference)}?$select={select(fields)}" for reference in unique}
-    found, not_users = _batch_lookup(client, users, "#microsoft.graph.user")
-    groups = {reference: f"/groups/{reference.lower()}?$select={select(GROUP_MEMBER_FIELDS)}" for reference in not_users if is_guid(reference)}
-    found_groups, not_groups = _batch_lookup(client, groups, "#microsoft.graph.group")
-    found.update(found_groups)
-    missing = [reference for reference in not_users if not is_guid(reference) or reference in not_groups]
-    return found, missing
-
-
-def _batch_lookup(client: GraphClient, paths: dict[str, str], odata_type: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    found: dict[str, dict[str, Any]] = {}
-    missing: list[str] = []
-    asks = [BatchRequest("GET", path) for path in paths.values()]
-    for reference, response in zip(paths, client.batch(asks), strict=True):
-        if response.status == 404:
-            missing.append(reference)
-        elif response.status >= 400:
-            raise GraphError.from_response(response.status, response.headers, response.body, f"look up '{reference}'")
-        else:
-            found[reference] = {"@odata.type": odata_type, **response.body}
-    return found, missing
+    found, not_users = find_users(client, references, fields)
+    candidates = [reference for reference in not_users if is_guid(reference)]
+    groups = find_groups_by_id(client, candidates) if candidates else {}
+    for reference in candidates:
+        if reference.lower() in groups:
+            found[reference] = groups[reference.lower()]
+    return found, [reference for reference in not_users if reference not in found]
 
 
 def object_kind(obj: dict[str, Any]) -> str:

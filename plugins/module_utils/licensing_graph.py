@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ansible_collections.entra.licensing.plugins.module_utils.client import BatchRequest, GraphClient, raise_for_status
-from ansible_collections.entra.licensing.plugins.module_utils.directory import GROUP_LICENSE_FIELDS, select, users_path
+from ansible_collections.entra.licensing.plugins.module_utils.directory import GROUP_LICENSE_FIELDS, find_groups_by_id, select, users_path
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
 from ansible_collections.entra.licensing.plugins.module_utils.licensing import (
     LicenseChange,
@@ -64,19 +64,6 @@ def read_user_and_catalog(client: GraphClient, reference: str) -> tuple[dict[str
     return user, Catalog(skus.get("value", []))
 
 
-def users_by_reference(client: GraphClient, references: list[str], fields: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Users by UPN or object id, 20 per round trip, in the order given (duplicates once); and the references not found."""
-    unique = list(dict.fromkeys(reference.strip() for reference in references if reference and reference.strip()))
-    answers = client.batch([BatchRequest("GET", f"{users_path(reference)}?$select={select(fields)}") for reference in unique])
-    found, missing = [], []
-    for reference, answer in zip(unique, answers, strict=True):
-        if answer.status == 404:
-            missing.append(reference)
-        else:
-            found.append(raise_for_status(answer, f"read user '{reference}'").body)
-    return found, missing
-
-
 def user_members(client: GraphClient, group_id: str, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     """A group's direct user members, page by page: group-based licensing reaches no one else (nested groups neither)."""
     return client.iterate(f"/groups/{group_id}/members/microsoft.graph.user", params={"$select": select(fields), "$top": PAGE})
@@ -120,13 +107,10 @@ def collections(client: GraphClient, paths: list[str]) -> Iterator[dict[str, Any
 
 
 def group_names(client: GraphClient, group_ids: set[str] | list[str]) -> dict[str, str | None]:
-    """Display names of groups by id, 20 per round trip; a group deleted meanwhile maps to None."""
+    """Display names of groups by id, 300 per round trip; a group deleted meanwhile maps to None."""
     ids = sorted({group_id.lower() for group_id in group_ids})
-    answers = client.batch([BatchRequest("GET", f"/groups/{group_id}?$select=id,displayName") for group_id in ids])
-    names: dict[str, str | None] = {}
-    for group_id, answer in zip(ids, answers, strict=True):
-        names[group_id] = None if answer.status == 404 else raise_for_status(answer, f"read group {group_id}").body.get("displayName")
-    return names
+    groups = find_groups_by_id(client, ids, ("displayName",))
+    return {group_id: (groups[group_id].get("displayName") if group_id in groups else None) for group_id in ids}
 
 
 def path_group_ids(users: list[dict[str, Any]]) -> set[str]:

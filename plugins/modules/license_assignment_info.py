@@ -192,7 +192,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ansible_collections.entra.licensing.plugins.module_utils.client import GraphClient
-from ansible_collections.entra.licensing.plugins.module_utils.directory import require_group
+from ansible_collections.entra.licensing.plugins.module_utils.directory import find_users, require_group
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
 from ansible_collections.entra.licensing.plugins.module_utils.licensing import LicensingError
 from ansible_collections.entra.licensing.plugins.module_utils.licensing_graph import (
@@ -200,7 +200,6 @@ from ansible_collections.entra.licensing.plugins.module_utils.licensing_graph im
     group_names,
     read_catalog,
     user_members,
-    users_by_reference,
     users_with_sku,
 )
 from ansible_collections.entra.licensing.plugins.module_utils.licensing_report import USER_REPORT_FIELDS, Summary, name_groups, user_view
@@ -211,10 +210,10 @@ from ansible_collections.entra.licensing.plugins.module_utils.sku_catalog import
 def scoped_users(client: GraphClient, params: dict[str, Any], sku_id: str | None, names: dict[str, str | None]) -> Iterator[dict[str, Any]]:
     """The users in scope, as Graph's pages arrive; names of groups learned on the way go into ``names``."""
     if params["users"] is not None:
-        found, missing = users_by_reference(client, params["users"], USER_REPORT_FIELDS)
+        found, missing = find_users(client, params["users"], USER_REPORT_FIELDS)
         if missing:
             raise GraphError(f"{len(missing)} user(s) do not exist in the tenant: {', '.join(missing)}", status=404, code="Request_ResourceNotFound")
-        return iter(found)
+        return iter(found.values())
     if params["group"] is not None:
         group = require_group(client, params["group"], ("id", "displayName"))
         names[group["id"].lower()] = group.get("displayName")

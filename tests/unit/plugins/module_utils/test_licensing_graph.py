@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -13,6 +14,7 @@ import requests
 
 from ansible_collections.entra.licensing.plugins.module_utils.auth import AccessTokenCredential
 from ansible_collections.entra.licensing.plugins.module_utils.client import GraphClient
+from ansible_collections.entra.licensing.plugins.module_utils.directory import find_users, resolve_objects
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
 from ansible_collections.entra.licensing.plugins.module_utils.licensing import LicenseChange, LicensingError, failed_paths, resolve_licenses
 from ansible_collections.entra.licensing.plugins.module_utils.licensing_graph import (
@@ -21,7 +23,6 @@ from ansible_collections.entra.licensing.plugins.module_utils.licensing_graph im
     members_with_errors,
     name_guids,
     read_user_and_catalog,
-    users_by_reference,
     users_with_sku,
     wait_for_processing,
 )
@@ -115,18 +116,45 @@ def test_unknown_user_is_named() -> None:
     assert str(caught.value).startswith("No user 'nobody@contoso.com' exists in the tenant")
 
 
-def test_users_by_reference_twenty_per_round_trip() -> None:
-    routes = {("GET", f"/users/user{n}@contoso.com"): {"id": f"id-{n}", "userPrincipalName": f"user{n}@contoso.com"} for n in range(25)}
-    graph = FakeGraph(routes)
-    references = [f"user{n}@contoso.com" for n in range(25)] + ["user3@contoso.com", "ghost@contoso.com"]
-    found, missing = users_by_reference(client_for(graph), references, ("id", "userPrincipalName"))
-    assert [user["id"] for user in found] == [f"id-{n}" for n in range(25)]
+def where_in(objects: list[dict]):
+    """A collection route answering ``prop in ('a', 'b')`` filters (Graph compares case-insensitively)."""
+
+    def answer(query, body):
+        match = re.fullmatch(r"(\w+) in \((.*)\)", query["$filter"])
+        prop, values = match.group(1), {value.replace("''", "'").casefold() for value in re.findall(r"'((?:[^']|'')*)'", match.group(2))}
+        assert len(values) <= 15, "Graph takes at most 15 values in an in-list"
+        return 200, {"value": [item for item in objects if str(item.get(prop, "")).casefold() in values]}
+
+    return answer
+
+
+USERS = [{"id": f"a1000000-0000-4000-8000-{n:012d}", "userPrincipalName": f"user{n}@contoso.com"} for n in range(400)]
+
+
+def test_users_by_upn_and_id_take_fifteen_per_query_and_twenty_queries_per_round_trip() -> None:
+    graph = FakeGraph({("GET", "/users"): where_in(USERS)})
+    references = [user["userPrincipalName"].upper() for user in USERS[:300]] + [USERS[300]["id"].upper(), "user3@contoso.com", "ghost@contoso.com"]
+    found, missing = find_users(client_for(graph), references, ("id",))
+    assert len(found) == 302
+    assert found["USER7@CONTOSO.COM"]["id"] == USERS[7]["id"]
+    assert found[USERS[300]["id"].upper()]["userPrincipalName"] == "user300@contoso.com"
     assert missing == ["ghost@contoso.com"]
-    assert graph.round_trips == ["POST /$batch", "POST /$batch"]
+    assert graph.round_trips == ["POST /$batch"] * 2
+    assert len(graph.inner) == 20 + 2
+
+
+def test_ids_that_are_not_users_are_looked_up_as_groups_without_directory_read_all() -> None:
+    group = {"id": GROUP, "displayName": "O365_Licenses_E3_Base"}
+    graph = FakeGraph({("GET", "/users"): where_in(USERS), ("GET", "/groups"): where_in([group])})
+    found, missing = resolve_objects(client_for(graph), [USERS[0]["id"], GROUP, "9f1c6c9d-0000-4000-8000-000000000001"])
+    assert found[GROUP]["@odata.type"] == "#microsoft.graph.group"
+    assert found[USERS[0]["id"]]["@odata.type"] == "#microsoft.graph.user"
+    assert missing == ["9f1c6c9d-0000-4000-8000-000000000001"]
+    assert not any("directoryObjects" in request for request in graph.inner)
 
 
 def test_group_names_in_batches_and_deleted_groups() -> None:
-    graph = FakeGraph({("GET", f"/groups/{GROUP}"): {"id": GROUP, "displayName": "O365_Licenses_E3_Base"}})
+    graph = FakeGraph({("GET", "/groups"): where_in([{"id": GROUP, "displayName": "O365_Licenses_E3_Base"}])})
     names = group_names(client_for(graph), {GROUP.upper(), "9f1c6c9d-0000-4000-8000-000000000001"})
     assert names == {GROUP: "O365_Licenses_E3_Base", "9f1c6c9d-0000-4000-8000-000000000001": None}
     assert graph.round_trips == ["POST /$batch"]
