@@ -38,6 +38,8 @@ MEMBER_FIELDS = ("id", "userPrincipalName", "displayName", "onPremisesSyncEnable
 GROUP_MEMBER_FIELDS = ("id", "displayName", "onPremisesSyncEnabled")
 # Graph takes at most 15 values in an "in" list unless the query is an advanced one (Graph known issues).
 IN_LIMIT = 15
+# Graph matches an eq value of at most 120 characters unless the query is an advanced one (Graph known issues).
+EQ_VALUE_LIMIT = 120
 
 
 def select(fields: tuple[str, ...] | list[str]) -> str:
@@ -61,7 +63,12 @@ def find_group_by_name(client: GraphClient, name: str, fields: tuple[str, ...] =
     displayName is not unique in Entra: several matches are an error that lists their ids, never a guess.
     """
     params = {"$filter": f"displayName eq {quote(name)}", "$select": select(fields), "$top": "999"}
-    matches = [group for group in client.iterate("/groups", params=params) if group.get("displayName", "").casefold() == name.casefold()]
+    headers = None
+    if len(name) > EQ_VALUE_LIMIT:
+        # Graph matches eq values of at most 120 characters, unless the query is an advanced one.
+        params["$count"] = "true"
+        headers = {"ConsistencyLevel": "eventual"}
+    matches = [group for group in client.iterate("/groups", params=params, headers=headers) if group.get("displayName", "").casefold() == name.casefold()]
     if len(matches) > 1:
         ids = ", ".join(sorted(group["id"] for group in matches))
         raise GraphError(f"{len(matches)} groups are named '{name}' ({ids}); give the group's id instead of its name")

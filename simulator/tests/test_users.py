@@ -124,3 +124,12 @@ def test_an_in_list_takes_fifteen_values_unless_the_query_is_advanced(graph):
         "Too many child clauses specified in search filter expression containing 'OR' operators: 16. Max allowed: 15.")
     advanced = graph.get(sixteen + "&$count=true", headers={"ConsistencyLevel": "eventual"}).json()
     assert [u["id"] for u in advanced["value"]] == [ADELE]
+
+
+def test_an_eq_value_matches_at_most_120_characters_unless_the_query_is_advanced(graph):
+    long_name = "x" * 121
+    assert error_of(graph.get(f"/groups?$filter=displayName eq '{long_name}'"))[:2] == (400, "Request_UnsupportedQuery")
+    assert graph.get(f"/groups?$filter=displayName eq '{'x' * 120}'").status_code == 200
+    advanced = graph.get(f"/groups?$filter=displayName eq '{long_name}'&$count=true",
+                         headers={"ConsistencyLevel": "eventual"})
+    assert advanced.status_code == 200 and advanced.json()["value"] == []

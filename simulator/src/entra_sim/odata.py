@@ -41,6 +41,8 @@ UNSUPPORTED_QUERY = "Unsupported Query."
 # [P] Graph known issues: without advanced query parameters "in" takes at most 15 expressions (with them, the limit
 # is a URL of 2,048 characters).
 IN_LIMIT = 15
+# [P] Graph known issues: an eq value matches at most 120 characters without advanced query parameters.
+EQ_VALUE_LIMIT = 120
 
 SYNTAX_CODE = "BadRequest"
 UNSUPPORTED_CODE = "Request_UnsupportedQuery"
@@ -53,6 +55,14 @@ class ODataError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class EqValueTooLong(ODataError):
+    """An ``eq`` value longer than Graph matches; the answer's text is a configurable [U] error of the simulator."""
+
+    def __init__(self, prop: str) -> None:
+        super().__init__(UNSUPPORTED_CODE, f"the value compared with '{prop}' exceeds {EQ_VALUE_LIMIT} characters")
+        self.prop = prop
 
 
 class InLimitExceeded(ODataError):
@@ -488,6 +498,8 @@ class _Validator:
             self.check_clause(subject, ops, [node.op] * len(ops), negated, scope)
         else:
             self.check_clause(subject, [node.op], [node.op], negated, scope)
+            if node.op == "eq" and not self.advanced and value.kind == "string" and len(value.value) > EQ_VALUE_LIMIT:
+                raise EqValueTooLong(self.property_of(subject, scope).name)
 
     def check_clause(
         self, subject: _Node, ops: list[str], names: list[str], negated: bool, scope: _Scope | None

@@ -89,6 +89,8 @@ def parse_list_query(kind: str) -> ListQuery:
             query_filter.validate(kind, advanced)
         except odata.InLimitExceeded as exc:
             raise config.error("too_many_in_values", count=exc.count) from exc
+        except odata.EqValueTooLong as exc:
+            raise config.error("eq_value_too_long", property=exc.prop) from exc
         except odata.ODataError as exc:
             raise errors.GraphError(400, exc.code, exc.message) from exc
     search = _parse_search(kind, args["$search"]) if "$search" in args else None
