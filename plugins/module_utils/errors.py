@@ -49,10 +49,10 @@ class GraphError(Exception):
             parts.append(f"({', '.join(details)})")
         return " ".join(parts)
 
-    def with_context(self, context: str) -> GraphError:
-        """Prefix the message with what we were doing, keeping every Graph field."""
+    def with_message(self, message: str) -> GraphError:
+        """The same failure told better (more context, names for GUIDs), every Graph field kept."""
         error = GraphError(
-            f"{context}: {self.message}",
+            message,
             status=self.status,
             code=self.code,
             request_id=self.request_id,
@@ -62,6 +62,10 @@ class GraphError(Exception):
         )
         error.__cause__ = self
         return error
+
+    def with_context(self, context: str) -> GraphError:
+        """Prefix the message with what we were doing."""
+        return self.with_message(f"{context}: {self.message}")
 
     def to_result(self) -> dict[str, Any]:
         """The keys a failed task returns (see the graph_auth doc fragment)."""
