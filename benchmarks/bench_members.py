@@ -31,21 +31,11 @@ PLAYBOOK = """---
 
 
 def graph_session(simulator: Simulator) -> requests.Session:
-    """A client-credentials token for the naive approach, the way a script would get one."""
+    """A plain HTTP client with a token, the way a script doing one request per member works."""
     session = requests.Session()
     session.trust_env = False
     session.verify = simulator.ready["ca_bundle"]
-    token = session.post(
-        f"{simulator.ready['authority_host']}/{simulator.ready['tenant_id']}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": simulator.ready["client_id"],
-            "client_secret": simulator.ready["client_secret"],
-            "scope": f"{simulator.ready['graph_endpoint']}/.default",
-        },
-        timeout=30,
-    ).json()["access_token"]
-    session.headers["Authorization"] = f"Bearer {token}"
+    session.headers["Authorization"] = f"Bearer {simulator.token()}"
     return session
 
 

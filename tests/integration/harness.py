@@ -48,6 +48,21 @@ class Simulator:
             "SIM_ADMIN_URL": self.ready["admin_url"],
         }
 
+    def token(self) -> str:
+        """An access token for the seeded full-permission app, obtained the way any script would (client secret)."""
+        answer = self._http.post(
+            f"{self.ready['authority_host']}/{self.ready['tenant_id']}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.ready["client_id"],
+                "client_secret": self.ready["client_secret"],
+                "scope": f"{self.ready['graph_endpoint']}/.default",
+            },
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return answer.json()["access_token"]
+
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         response = self._http.request(method, f"{self.ready['admin_url']}/{path.lstrip('/')}", json=body, timeout=30)
         response.raise_for_status()

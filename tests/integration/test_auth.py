@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import requests
-
 from .harness import HERE, run_playbook
 
 READ = HERE / "playbooks" / "read_groups.yml"
@@ -57,21 +55,7 @@ def test_managed_identity_reads_graph(simulator):
 
 
 def test_access_token_from_elsewhere_reads_graph(simulator):
-    session = requests.Session()
-    session.trust_env = False
-    answer = session.post(
-        f"{simulator.ready['authority_host']}/{simulator.ready['tenant_id']}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": simulator.ready["client_id"],
-            "client_secret": simulator.ready["client_secret"],
-            "scope": f"{simulator.ready['graph_endpoint']}/.default",
-        },
-        verify=simulator.ready["ca_bundle"],
-        timeout=30,
-    )
-    answer.raise_for_status()
-    env = {**without_secret(), "AZURE_CLIENT_ID": "", "AZURE_TENANT_ID": "", "ENTRA_ACCESS_TOKEN": answer.json()["access_token"]}
+    env = {**without_secret(), "AZURE_CLIENT_ID": "", "AZURE_TENANT_ID": "", "ENTRA_ACCESS_TOKEN": simulator.token()}
     cursor = simulator.cursor()
     run = run_playbook(READ, simulator, env=env)
     assert run.rc == 0, run.output
