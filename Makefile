@@ -84,6 +84,7 @@ test: lint unit integration sanity  ## everything CI runs
 .PHONY: bench
 bench: venv collection-path  ## benchmarks on the simulator: round trips and writes beside the naive approach
 	$(BIN)/python -m benchmarks.bench_members
+	$(BIN)/python -m benchmarks.bench_report
 
 .PHONY: catalog
 catalog: venv  ## regenerate the SKU catalogue from ../shared/data (Microsoft's product and service plan table)
