@@ -50,6 +50,12 @@ class BatchRequest(NamedTuple):
     url: str
     body: Any = None
     headers: dict[str, str] | None = None
+    # A non-idempotent request whose effect converges (assignLicense), so resending it after a 503/504 is safe.
+    retry_writes: bool = False
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method.upper() in IDEMPOTENT_METHODS or self.retry_writes
 
 
 def is_replication_miss(status: int, error: GraphError) -> bool:
@@ -223,22 +229,42 @@ class GraphClient:
             url = page.get("@odata.nextLink")
             query = None
 
+    def iterate_many(self, paths: list[str]) -> Iterator[tuple[int, Any]]:
+        """Items of several collections, each with the index of its path in ``paths``.
+
+        First pages travel 20 per ``$batch`` round trip; further pages follow their next links one by one, so reading
+        N small collections (the members of N groups, N lookups by name) costs ceil(N/20) round trips, not N.
+        """
+        answers = self.batch([BatchRequest("GET", path) for path in paths])
+        for index, (path, answer) in enumerate(zip(paths, answers, strict=True)):
+            page = raise_for_status(answer, f"GET {path}").body or {}
+            for item in page.get("value", []):
+                yield index, item
+            if page.get("@odata.nextLink"):
+                for item in self.iterate(page["@odata.nextLink"]):
+                    yield index, item
+
     # -------------------------------------------------------------------------------------------------------- create
-    def create(self, path: str, body: dict[str, Any], find: Callable[[], Any], settle_seconds: float = 30.0) -> Any:
+    def create(
+        self, path: str, body: dict[str, Any], find: Callable[[], Any], settle_seconds: float = 30.0, unsettled: GraphError | None = None
+    ) -> Any:
         """POST a new object without ever making two.
 
         After an ambiguous failure (timeout, dropped connection, 5xx) the object may exist, possibly not yet visible
         through replication; ``find`` is asked repeatedly for ``settle_seconds`` before the POST is tried again.
+        ``unsettled`` is such a failure of a POST already sent elsewhere (inside a ``$batch``): it is settled first.
         """
         deadline = self._clock() + self.retry_timeout
         attempt = 0
+        last = unsettled
         while True:
-            try:
-                return self.post(path, body)
-            except GraphError as error:
-                if not error.ambiguous:
-                    raise
-                last = error
+            if last is None:
+                try:
+                    return self.post(path, body)
+                except GraphError as error:
+                    if not error.ambiguous:
+                        raise
+                    last = error
             settle = min(deadline, self._clock() + settle_seconds)
             look = 0
             while True:
@@ -253,6 +279,7 @@ class GraphClient:
             attempt += 1
             if self._clock() >= deadline:
                 raise self._give_up("POST", path, attempt, last)
+            last = None
 
     # ------------------------------------------------------------------------------------------------------- $batch
     def batch(self, requests_: list[BatchRequest], retry_not_found: bool = False) -> list[GraphResponse]:
@@ -300,7 +327,7 @@ class GraphClient:
             if headers:
                 entry["headers"] = headers
             inner.append(entry)
-        safe = all(requests_[index].method.upper() in IDEMPOTENT_METHODS for index in chunk)
+        safe = all(requests_[index].idempotent for index in chunk)
         outer = self.request("POST", "/$batch", body={"requests": inner}, retry_writes=safe)
         answers = {str(item.get("id")): item for item in (outer.body or {}).get("responses", [])}
         out = []
@@ -317,8 +344,7 @@ class GraphClient:
         self, request: BatchRequest, response: GraphResponse, attempt: int, retry_not_found: bool
     ) -> float | None:
         status = response.status
-        idempotent = request.method.upper() in IDEMPOTENT_METHODS
-        if status in RETRY_ALWAYS or (status in RETRY_IF_IDEMPOTENT and idempotent):
+        if status in RETRY_ALWAYS or (status in RETRY_IF_IDEMPOTENT and request.idempotent):
             retry_after = parse_retry_after(_header(response.headers, "Retry-After"))
             return retry_after if retry_after is not None else self._backoff.delay(attempt)
         if retry_not_found and status >= 400:

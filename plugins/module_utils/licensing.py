@@ -292,17 +292,30 @@ def seat_counts(subscribed: dict[str, Any] | None) -> dict[str, int]:
 
 
 def seat_needs(new: list[DesiredLicense], users: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """For each product about to be given to ``users``: how many of them would take a new seat, and how many are free.
+    """For each product about to be given to ``users``: how many of them would take a new seat, and how many are free."""
+    return combined_seat_needs((item, users) for item in new)
 
-    A user takes a new seat unless some active path (direct or another group) already gives them the product.
+
+def combined_seat_needs(grants: Iterable[tuple[DesiredLicense, Iterable[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """Seats per product for products about to be given to groups of users, several groups counted together.
+
+    A user takes a new seat unless some active path (direct or another group) already gives them the product, and
+    takes one seat however many of the groups give it, so two groups that each fit alone can still run short together.
     """
+    products: dict[str, DesiredLicense] = {}
+    takers: dict[str, dict[str, dict[str, Any]]] = {}
+    for item, users in grants:
+        products.setdefault(item.sku_id, item)
+        bucket = takers.setdefault(item.sku_id, {})
+        for user in users:
+            bucket.setdefault(str(user.get("id")).lower(), user)
     needs = []
-    for item in new:
+    for sku_id, item in products.items():
         seats = seat_counts(item.sku.subscribed)
-        needed = sum(1 for user in users if not holds_seat(user, item.sku_id))
+        needed = sum(1 for user in takers[sku_id].values() if not holds_seat(user, sku_id))
         needs.append(
             {
-                "skuId": item.sku_id,
+                "skuId": sku_id,
                 "skuPartNumber": item.sku.part_number,
                 "name": item.sku.name,
                 "needed": needed,

@@ -69,6 +69,20 @@ def user_members(client: GraphClient, group_id: str, fields: tuple[str, ...]) ->
     return client.iterate(f"/groups/{group_id}/members/microsoft.graph.user", params={"$select": select(fields), "$top": PAGE})
 
 
+def members_by_group(client: GraphClient, group_ids: list[str], fields: tuple[str, ...], collection: str = "members") -> dict[str, list[dict[str, Any]]]:
+    """Per lower-case group id, the users of one of its collections (direct ``members``, ``membersWithLicenseErrors``).
+
+    The first pages of 20 groups travel in one $batch round trip, 999 users a page, so N groups cost ceil(N/20) round
+    trips plus one per further page.
+    """
+    ids = list(dict.fromkeys(group_id.lower() for group_id in group_ids))
+    paths = [f"/groups/{group_id}/{collection}/microsoft.graph.user?$select={select(fields)}&$top={PAGE}" for group_id in ids]
+    users: dict[str, list[dict[str, Any]]] = {group_id: [] for group_id in ids}
+    for index, user in client.iterate_many(paths):
+        users[ids[index]].append(user)
+    return users
+
+
 def all_users(client: GraphClient, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     return client.iterate("/users", params={"$select": select(fields), "$top": PAGE})
 
@@ -127,6 +141,18 @@ def assign_licenses(client: GraphClient, owner_path: str, change: LicenseChange,
         raise name_guids(error, catalog) from error
 
 
+def assign_group_licenses(client: GraphClient, catalog: Catalog, changes: dict[str, LicenseChange]) -> None:
+    """One assignLicense per group (keys are group ids), 20 per $batch round trip.
+
+    Each call carries every add and remove of its group; resending one converges, so inner 503/504 are retried too.
+    """
+    ids = list(changes)
+    asks = [BatchRequest("POST", f"/groups/{group_id}/assignLicense", changes[group_id].body(), retry_writes=True) for group_id in ids]
+    for group_id, answer in zip(ids, client.batch(asks, retry_not_found=True), strict=True):
+        if answer.status >= 400:
+            raise name_guids(GraphError.from_response(answer.status, answer.headers, answer.body, f"assign licenses to group {group_id}"), catalog)
+
+
 def name_guids(error: GraphError, catalog: Catalog) -> GraphError:
     """Graph's licensing errors name plans and products by GUID only ("service plans {id},{id} are mutually exclusive").
 
@@ -142,16 +168,7 @@ def name_guids(error: GraphError, catalog: Catalog) -> GraphError:
             names[key] = name
     if not names:
         return error
-    named = GraphError(
-        f"{error.message} ({'; '.join(f'{key}: {name}' for key, name in names.items())})",
-        status=error.status,
-        code=error.code,
-        request_id=error.request_id,
-        client_request_id=error.client_request_id,
-        ambiguous=error.ambiguous,
-        retry_after=error.retry_after,
-    )
-    return named
+    return error.with_message(f"{error.message} ({'; '.join(f'{key}: {name}' for key, name in names.items())})")
 
 
 def set_usage_location(client: GraphClient, user_id: str, location: str) -> None:
@@ -174,48 +191,79 @@ def processing_state(group: dict[str, Any]) -> str | None:
     return state.get("state") if isinstance(state, dict) else state
 
 
-def wait_for_processing(
+def wait_for_groups(
     client: GraphClient,
-    group_id: str,
+    group_ids: list[str],
     timeout: float,
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     backoff: Backoff | None = None,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Wait until Entra has applied the group's licenses to every direct user member; return the group and members.
+) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Wait until Entra has applied each group's licenses to every direct user member; return, per lower-case group id,
+    the group and its user members with their license states.
 
-    licenseProcessingState is polled first (cheap); once it says ProcessingComplete, the members' own
-    licenseAssignmentStates are read (999 per page) and must all show the group's current assignments, so a state
-    read too early, or a member added meanwhile, does not end the wait. The members returned carry their license
-    states, from which the caller reports failures without another request. Polls back off from about 1 s to 15 s.
-    ProcessingFailed ends the wait at once (seen in some tenants; the members are still read).
+    Each poll reads the licenseProcessingState of the groups not done yet (cheap, 20 per round trip); those that say
+    ProcessingComplete then have their members' own licenseAssignmentStates read (first pages 20 groups per round
+    trip, 999 members per page), which must all show the group's current assignments, so a state read too early, or
+    a member added meanwhile, does not end the wait. The members returned carry their license states, from which the
+    caller reports failures without another request. Polls back off from about 1 s to 15 s. ProcessingFailed ends the
+    wait for that group at once (seen in some tenants; the members are still read).
     """
     backoff = backoff or Backoff(base=1.0, cap=15.0)
     deadline = clock() + timeout
+    waiting = list(dict.fromkeys(group_id.lower() for group_id in group_ids))
+    done: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
     attempt = 0
     while True:
-        group = client.get(f"/groups/{group_id}", params={"$select": select(("id", "displayName", *GROUP_LICENSE_FIELDS))})
-        state = processing_state(group)
-        pending: list[dict[str, Any]] = []
-        if state in (None, COMPLETE, FAILED):
-            members = list(user_members(client, group_id, MEMBER_LICENSE_FIELDS))
-            pending = [] if state == FAILED else unprocessed_members(members, group_id, assignments(group.get("assignedLicenses") or []))
-            if not pending:
-                return group, members
+        fields = select(("id", "displayName", *GROUP_LICENSE_FIELDS))
+        answers = client.batch([BatchRequest("GET", f"/groups/{group_id}?$select={fields}") for group_id in waiting])
+        groups = {group_id: raise_for_status(answer, f"read group {group_id}").body for group_id, answer in zip(waiting, answers, strict=True)}
+        settled = [group_id for group_id in waiting if processing_state(groups[group_id]) in (None, COMPLETE, FAILED)]
+        members = members_by_group(client, settled, MEMBER_LICENSE_FIELDS)
+        pending: dict[str, list[dict[str, Any]]] = {}
+        for group_id in settled:
+            group = groups[group_id]
+            expected = assignments(group.get("assignedLicenses") or [])
+            not_reached = [] if processing_state(group) == FAILED else unprocessed_members(members[group_id], group_id, expected)
+            if not_reached:
+                pending[group_id] = not_reached
+            else:
+                done[group_id] = (group, members[group_id])
+        waiting = [group_id for group_id in waiting if group_id not in done]
+        if not waiting:
+            return done
         delay = backoff.delay(attempt)
         if clock() + delay > deadline:
-            waiting = f"licenseProcessingState: {state}" + (f"; {len(pending)} member(s) not reached yet" if pending else "")
-            raise LicensingError(
-                f"Entra had not finished applying the licenses of group '{group.get('displayName')}' within wait_timeout={timeout:g}s "
-                f"({waiting}). Large groups can take longer; raise wait_timeout or check later.",
-                details={"licenseProcessingState": group.get("licenseProcessingState"), "members_pending": pending},
-            )
+            raise _wait_timeout([(groups[group_id], pending.get(group_id, [])) for group_id in waiting], timeout)
         sleep(delay)
         attempt += 1
 
 
-def members_with_errors(client: GraphClient, catalog: Catalog, group_id: str) -> list[dict[str, Any]]:
-    """The group's members whose license from this group failed, from Graph's membersWithLicenseErrors."""
-    params = {"$select": select(MEMBER_LICENSE_FIELDS), "$top": PAGE}
-    return failed_paths(catalog, group_id, client.iterate(f"/groups/{group_id.lower()}/membersWithLicenseErrors/microsoft.graph.user", params=params))
+def _wait_timeout(waiting: list[tuple[dict[str, Any], list[dict[str, Any]]]], timeout: float) -> LicensingError:
+    """The failure at the deadline: each group still waited for, with the state Entra reported last and the members not reached."""
+    described = []
+    for group, not_reached in waiting:
+        state = f"licenseProcessingState: {processing_state(group)}" + (f"; {len(not_reached)} member(s) not reached yet" if not_reached else "")
+        described.append(f"group '{group.get('displayName')}' ({state})")
+    return LicensingError(
+        f"Entra had not finished applying the licenses of {', '.join(described)} within wait_timeout={timeout:g}s. "
+        "Large groups can take longer; raise wait_timeout or check later.",
+        details={
+            "groups_pending": [
+                {
+                    "id": group.get("id"),
+                    "displayName": group.get("displayName"),
+                    "licenseProcessingState": group.get("licenseProcessingState"),
+                    "members_pending": not_reached,
+                }
+                for group, not_reached in waiting
+            ]
+        },
+    )
+
+
+def members_with_errors(client: GraphClient, catalog: Catalog, group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per lower-case group id, the members whose license from that group failed, from Graph's membersWithLicenseErrors."""
+    users = members_by_group(client, group_ids, MEMBER_LICENSE_FIELDS, "membersWithLicenseErrors")
+    return {group_id: failed_paths(catalog, group_id, members) for group_id, members in users.items()}

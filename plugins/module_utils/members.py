@@ -13,6 +13,7 @@ from typing import Any
 from ansible_collections.entra.licensing.plugins.module_utils.client import BatchRequest, GraphClient, GraphResponse, raise_for_status
 from ansible_collections.entra.licensing.plugins.module_utils.directory import MEMBER_FIELDS, object_kind, resolve_objects, select
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
+from ansible_collections.entra.licensing.plugins.module_utils.groups import is_dynamic, is_synced, on_prem_source
 
 BIND_LIMIT = 20
 ALREADY_MEMBER = "one or more added object references already exist"
@@ -69,31 +70,46 @@ def _bind_url(client: GraphClient, object_id: str) -> str:
 
 
 def add_members(client: GraphClient, group_id: str, members: list[dict[str, Any]]) -> None:
-    """Add members 20 per PATCH, PATCHes packed into $batch.
+    """Add members to one group (see ``add_members_many``)."""
+    add_members_many(client, {group_id: members})
+
+
+def add_members_many(client: GraphClient, additions: dict[str, list[dict[str, Any]]]) -> None:
+    """Add members to many groups: 20 per PATCH, the PATCHes of every group packed together into $batch.
 
     A PATCH with ``members@odata.bind`` is all or nothing: if one member was added meanwhile (another run, a race), the
     whole PATCH fails with "already exist"; that chunk is then added one by one, and "already exists" counts as done.
     New groups may not be replicated yet, so Graph's "objects being referenced don't exist" is retried briefly.
     """
-    chunks = [members[start:start + BIND_LIMIT] for start in range(0, len(members), BIND_LIMIT)]
-    patches = [BatchRequest("PATCH", f"/groups/{group_id}", {"members@odata.bind": [_bind_url(client, m["id"]) for m in chunk]}) for chunk in chunks]
-    retry_one_by_one: list[dict[str, Any]] = []
-    for chunk, response in zip(chunks, client.batch(patches, retry_not_found=True), strict=True):
+    chunks = [
+        (group_id, members[start:start + BIND_LIMIT]) for group_id, members in additions.items() for start in range(0, len(members), BIND_LIMIT)
+    ]
+    patches = [
+        BatchRequest("PATCH", f"/groups/{group_id}", {"members@odata.bind": [_bind_url(client, m["id"]) for m in chunk]}) for group_id, chunk in chunks
+    ]
+    one_by_one: list[tuple[str, dict[str, Any]]] = []
+    for (group_id, chunk), response in zip(chunks, client.batch(patches, retry_not_found=True), strict=True):
         if _already_member(response):
-            retry_one_by_one.extend(chunk)
+            one_by_one.extend((group_id, member) for member in chunk)
         else:
             raise_for_status(response, f"add members to group {group_id}")
-    if retry_one_by_one:
-        singles = [BatchRequest("POST", f"/groups/{group_id}/members/$ref", {"@odata.id": _bind_url(client, m["id"])}) for m in retry_one_by_one]
-        for member, response in zip(retry_one_by_one, client.batch(singles, retry_not_found=True), strict=True):
+    if one_by_one:
+        singles = [BatchRequest("POST", f"/groups/{group_id}/members/$ref", {"@odata.id": _bind_url(client, m["id"])}) for group_id, m in one_by_one]
+        for (group_id, member), response in zip(one_by_one, client.batch(singles, retry_not_found=True), strict=True):
             if not _already_member(response):
                 raise_for_status(response, f"add {label(member)} to group {group_id}")
 
 
 def remove_members(client: GraphClient, group_id: str, members: list[dict[str, Any]]) -> None:
+    """Remove members from one group (see ``remove_members_many``)."""
+    remove_members_many(client, {group_id: members})
+
+
+def remove_members_many(client: GraphClient, removals: dict[str, list[dict[str, Any]]]) -> None:
     """Remove members through ``/members/{id}/$ref`` (never the object itself), 20 per $batch; gone already is done."""
-    deletes = [BatchRequest("DELETE", f"/groups/{group_id}/members/{m['id']}/$ref") for m in members]
-    for member, response in zip(members, client.batch(deletes), strict=True):
+    pairs = [(group_id, member) for group_id, members in removals.items() for member in members]
+    deletes = [BatchRequest("DELETE", f"/groups/{group_id}/members/{m['id']}/$ref") for group_id, m in pairs]
+    for (group_id, member), response in zip(pairs, client.batch(deletes), strict=True):
         if response.status != 404:
             raise_for_status(response, f"remove {label(member)} from group {group_id}")
 
@@ -108,3 +124,42 @@ def _already_member(response: GraphResponse) -> bool:
 def nested_groups(members: list[dict[str, Any]]) -> list[str]:
     """Groups among the members: group-based licensing gives licenses to direct user members only."""
     return [label(member) for member in members if object_kind(member) == "group"]
+
+
+def check_writable(group: dict[str, Any]) -> None:
+    """Members of dynamic groups follow their rule and those of synced groups are mastered on premises: both refused."""
+    if is_dynamic(group):
+        raise GraphError(
+            f"Group '{group['displayName']}' has dynamic membership (rule: {group.get('membershipRule')}); its members follow "
+            "the rule and cannot be added or removed. Change the rule with entra.licensing.group, or use an assigned group."
+        )
+    if is_synced(group):
+        raise GraphError(
+            f"Group '{group['displayName']}' is synced from {on_prem_source(group)}; its members are managed there "
+            "(entra.licensing.ad_group) and Entra refuses cloud changes."
+        )
+
+
+def members_after(current: dict[str, dict[str, Any]], to_add: list[dict[str, Any]], to_remove: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The member list once the changes are written (what check mode reports as the result)."""
+    after = dict(current)
+    for member in to_remove:
+        after.pop(member["id"].lower(), None)
+    for member in to_add:
+        after[member["id"].lower()] = member
+    return after
+
+
+def nested_groups_warning(members: list[dict[str, Any]], group_name: str) -> str | None:
+    """The warning for groups about to become members: group-based licensing does not reach their members."""
+    nested = nested_groups(members)
+    if not nested:
+        return None
+    return (
+        f"Adding group(s) {', '.join(nested)} as members of '{group_name}': group-based licensing gives "
+        "licenses to direct user members only, so their members get no license from this group."
+    )
+
+
+def members_diff(current: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"before": {"members": sorted(label(m) for m in current.values())}, "after": {"members": sorted(label(m) for m in after.values())}}

@@ -149,93 +149,23 @@ members_affected:
 
 from typing import Any
 
-from ansible_collections.entra.licensing.plugins.module_utils.client import GraphClient
-from ansible_collections.entra.licensing.plugins.module_utils.directory import GROUP_FIELDS, GROUP_LICENSE_FIELDS, find_group_by_name
+from ansible_collections.entra.licensing.plugins.module_utils.directory import GROUP_FIELDS, GROUP_LICENSE_FIELDS
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
 from ansible_collections.entra.licensing.plugins.module_utils.groups import (
     CHECK_MODE_ID,
-    DYNAMIC,
-    changes,
-    create_body,
+    check_rule_target,
+    create_group,
     diff_view,
+    ensure_absent,
+    ensure_updated,
     find_group,
-    is_dynamic,
-    is_synced,
-    on_prem_source,
-    validate_mail_nickname,
+    new_group_body,
+    validate_params,
+    visible,
 )
 from ansible_collections.entra.licensing.plugins.module_utils.module import GraphModule
 
 FIELDS = GROUP_FIELDS + GROUP_LICENSE_FIELDS
-
-
-def ensure_created(client: GraphClient, params: dict[str, Any], check_mode: bool) -> dict[str, Any]:
-    if not params.get("name"):
-        raise GraphError(f"No group with id '{params['id']}' exists; give name to create a new group")
-    body = create_body(params)
-    if DYNAMIC in body["groupTypes"] and not body.get("membershipRule"):
-        raise GraphError("membership_type=dynamic needs membership_rule")
-    if check_mode:
-        return {**body, "id": CHECK_MODE_ID}
-    # POST /groups is not idempotent: after an ambiguous failure, look for the group before creating it again.
-    return client.create("/groups", body, find=lambda: find_group_by_name(client, params["name"]))
-
-
-def ensure_updated(client: GraphClient, module: GraphModule, current: dict[str, Any], check_mode: bool) -> dict[str, Any]:
-    params = module.params
-    patch = changes(current, params)
-    if not patch:
-        return current
-    if is_synced(current):
-        names = ", ".join(sorted(patch))
-        raise GraphError(
-            f"Group '{current['displayName']}' is synced from {on_prem_source(current)}; Entra refuses cloud changes to "
-            f"{names}. Change the group on premises (entra.licensing.ad_group) and let AD Connect sync it."
-        )
-    becomes_dynamic = DYNAMIC in patch.get("groupTypes", []) and not is_dynamic(current)
-    if becomes_dynamic:
-        if not (patch.get("membershipRule") or current.get("membershipRule")):
-            raise GraphError("membership_type=dynamic needs membership_rule")
-        module.warn(
-            f"Group '{current['displayName']}' switches from assigned to dynamic membership: Entra replaces its members "
-            "with the rule's result, and members who leave lose the group's licenses."
-        )
-    elif "groupTypes" in patch:
-        module.warn(f"Group '{current['displayName']}' switches from dynamic to assigned membership: today's members stay as assigned members.")
-    if not check_mode:
-        client.patch(f"/groups/{current['id']}", patch)
-    return {**current, **patch}
-
-
-def user_members(client: GraphClient, group_id: str) -> list[dict[str, Any]]:
-    params = {"$select": "id,userPrincipalName", "$top": "999"}
-    users = client.iterate(f"/groups/{group_id}/members/microsoft.graph.user", params)
-    return [{"id": user["id"], "userPrincipalName": user.get("userPrincipalName")} for user in users]
-
-
-def ensure_absent(client: GraphClient, module: GraphModule, current: dict[str, Any], check_mode: bool) -> dict[str, Any]:
-    """Delete the group; licenses first when forced, since Entra refuses to delete a licensed group."""
-    if is_synced(current):
-        raise GraphError(
-            f"Group '{current['displayName']}' is synced from {on_prem_source(current)}; delete it there "
-            "(entra.licensing.ad_group state=absent) and let AD Connect remove it from Entra."
-        )
-    result: dict[str, Any] = {}
-    skus = [license_["skuId"] for license_ in current.get("assignedLicenses") or []]
-    if skus:
-        affected = user_members(client, current["id"])
-        result = {"removed_licenses": skus, "members_affected": affected}
-        if not module.params["force"]:
-            raise GraphError(
-                f"Group '{current['displayName']}' still has {len(skus)} license(s) ({', '.join(skus)}); deleting it would "
-                f"take them from {len(affected)} member(s). Remove the licenses first (entra.licensing.group_license "
-                "state=absent) or set force=true."
-            ).with_context("refused")
-        if not check_mode:
-            client.post(f"/groups/{current['id']}/assignLicense", {"addLicenses": [], "removeLicenses": skus}, retry_writes=True)
-    if not check_mode:
-        client.delete(f"/groups/{current['id']}")
-    return result
 
 
 def main() -> None:
@@ -257,27 +187,24 @@ def main() -> None:
     params = module.params
     result: dict[str, Any] = {"changed": False}
     try:
-        if params.get("mail_nickname") is not None:
-            validate_mail_nickname(params["mail_nickname"])
-        if params.get("membership_rule") is not None and params.get("membership_type") == "assigned":
-            raise GraphError("membership_rule applies only to membership_type=dynamic")
+        validate_params(params)
         client = module.client()
         current = find_group(client, params.get("id"), params.get("name"), FIELDS)
         if params["state"] == "absent":
             if current is not None:
-                result.update(ensure_absent(client, module, current, module.check_mode))
+                result.update(ensure_absent(client, current, params["force"], module.check_mode))
                 result["changed"] = True
             after = None
         elif current is None:
-            after = ensure_created(client, params, module.check_mode)
+            body = new_group_body(params)
+            after = {**body, "id": CHECK_MODE_ID} if module.check_mode else create_group(client, body)
             result["changed"] = True
         else:
-            if params.get("membership_rule") is not None and params.get("membership_type") is None and not is_dynamic(current):
-                raise GraphError(f"Group '{current['displayName']}' has assigned membership; set membership_type=dynamic to give it a rule")
-            after = ensure_updated(client, module, current, module.check_mode)
+            check_rule_target(current, params)
+            after = ensure_updated(client, current, params, module.check_mode, module.warn)
             result["changed"] = after is not current
         if after is not None:
-            result["group"] = {key: value for key, value in after.items() if not key.startswith("@odata")}
+            result["group"] = visible(after)
         if module.diff_mode:
             result["diff"] = {"before": diff_view(current), "after": diff_view(after)}
     except GraphError as error:

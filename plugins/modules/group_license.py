@@ -107,7 +107,7 @@ options:
       - Seconds to wait with O(wait=true). The group's state is polled with backoff from 1 to 15 seconds; the members
         are read (999 per page) once the state says the processing is complete.
       - When the time is up the task fails, with the state Entra reported last and the members not reached yet
-        (C(members_pending)).
+        (C(groups_pending), one entry for the group with its C(licenseProcessingState) and C(members_pending)).
     type: int
     default: 600
 extends_documentation_fragment:
@@ -300,85 +300,25 @@ members_with_errors:
 
 from typing import Any
 
-from ansible_collections.entra.licensing.plugins.module_utils.client import GraphClient
-from ansible_collections.entra.licensing.plugins.module_utils.directory import require_group
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
-from ansible_collections.entra.licensing.plugins.module_utils.groups import CHECK_MODE_ID
-from ansible_collections.entra.licensing.plugins.module_utils.licensing import (
-    LicenseChange,
-    LicensingError,
-    as_assigned_licenses,
-    assignments,
-    describe_assignments,
-    failed_paths,
-    licenses_diff,
-    losses_message,
-    new_plans_warning,
-    plan_change,
-    plans_kept_off,
-    plans_reduced,
-    resolve_licenses,
-    seat_needs,
-    service_losses,
-    shortfall_message,
+from ansible_collections.entra.licensing.plugins.module_utils.group_licenses import (
+    check_losses,
+    check_seats,
+    errors_warning,
+    licensed_group,
+    plan_licenses,
+    settle,
+    write_licenses,
 )
-from ansible_collections.entra.licensing.plugins.module_utils.licensing_graph import (
-    LICENSED_GROUP_FIELDS,
-    MEMBER_LICENSE_FIELDS,
-    assign_licenses,
-    members_with_errors,
-    read_catalog,
-    user_members,
-    wait_for_processing,
-)
+from ansible_collections.entra.licensing.plugins.module_utils.licensing import LicensingError, resolve_licenses, seat_needs, service_losses
+from ansible_collections.entra.licensing.plugins.module_utils.licensing_graph import MEMBER_LICENSE_FIELDS, read_catalog, user_members
 from ansible_collections.entra.licensing.plugins.module_utils.module import GraphModule
-from ansible_collections.entra.licensing.plugins.module_utils.sku_catalog import Catalog
 
 LICENSE_SPEC = dict(
     sku=dict(type="str", required=True),
     enabled_plans=dict(type="list", elements="str"),
     disabled_plans=dict(type="list", elements="str"),
 )
-
-
-def find_group(client: GraphClient, reference: str, check_mode: bool) -> tuple[dict[str, Any], bool]:
-    """The group, and whether it exists. In check mode a missing group stands for one created earlier in the play.
-
-    A check-mode run of a whole bootstrap play creates no group, so its licenses are reported as additions to a new,
-    empty group instead of failing the run.
-    """
-    try:
-        return require_group(client, reference, LICENSED_GROUP_FIELDS), True
-    except GraphError as error:
-        if not check_mode or error.status != 404:
-            raise
-    return {"id": CHECK_MODE_ID, "displayName": reference, "securityEnabled": True, "assignedLicenses": []}, False
-
-
-def check_licensable(group: dict[str, Any]) -> None:
-    if not group.get("securityEnabled"):
-        raise LicensingError(
-            f"Group '{group.get('displayName')}' is not security-enabled; Entra assigns licenses only to security groups "
-            "(and Microsoft 365 groups with securityEnabled)."
-        )
-
-
-def errors_warning(failures: list[dict[str, Any]], group_name: str) -> str:
-    codes: dict[str, int] = {}
-    for failure in failures:
-        key = failure["error"] or failure["state"]
-        codes[key] = codes.get(key, 0) + 1
-    users = len({failure["id"] for failure in failures})
-    listed = ", ".join(f"{code} ({count})" for code, count in sorted(codes.items()))
-    return f"{users} member(s) of '{group_name}' did not get its licenses: {listed}. See members_with_errors."
-
-
-def ensure_group_licenses(client: GraphClient, catalog: Catalog, group_id: str, change: LicenseChange, check_mode: bool) -> bool:
-    if not change.changed:
-        return False
-    if not check_mode:
-        assign_licenses(client, f"/groups/{group_id}", change, catalog)
-    return True
 
 
 def main() -> None:
@@ -407,55 +347,31 @@ def main() -> None:
         client = module.client()
         catalog = read_catalog(client)
         desired = resolve_licenses(catalog, params["licenses"], with_plans=params["state"] != "absent")
-        group, exists = find_group(client, params["group"], module.check_mode)
+        group, exists = licensed_group(client, params["group"], module.check_mode)
         if not exists:
             module.warn(f"Group '{params['group']}' does not exist; check mode assumes an earlier task creates it, and reports its licenses as new.")
         result["group_id"] = group["id"]
-        check_licensable(group)
-        name = group.get("displayName") or group["id"]
-        current = assignments(group.get("assignedLicenses") or [])
-        change = plan_change(current, desired, params["state"])
-        after = change.apply(current)
-        result["added"] = change.body()["addLicenses"]
-        result["removed"] = change.remove
-        result["plans_kept_off"] = plans_kept_off(catalog, desired, current)
-
-        new = [item for item in change.add if item.sku_id not in current] if params["capacity_check"] != "off" else []
-        reduced = plans_reduced(catalog, current, after)
-        members = list(user_members(client, group["id"], MEMBER_LICENSE_FIELDS)) if exists and (new or reduced) else []
-        result["seats"] = seat_needs(new, members)
-        result["users_losing_service"] = service_losses(catalog, group["id"], members, after) if reduced else []
-        short = shortfall_message(result["seats"], f"members of '{name}'")
-        if short and params["capacity_check"] == "fail":
-            raise LicensingError(f"{short} Nothing was changed. Free or buy seats, or set capacity_check: warn to assign anyway.")
-        if short:
-            module.warn(f"{short} Entra will put the members beyond the free seats in CountViolation.")
-        if result["users_losing_service"] and not params["force"]:
-            raise LicensingError(losses_message(result["users_losing_service"], name))
-        warning = new_plans_warning([entry for entry in result["plans_kept_off"] if entry["skuId"] in {item.sku_id for item in change.add}])
+        plan = plan_licenses(catalog, group, exists, desired, state=params["state"], capacity_check=params["capacity_check"])
+        result.update(plan.result(catalog))
+        members = list(user_members(client, plan.group_id, MEMBER_LICENSE_FIELDS)) if plan.needs_members else []
+        result["seats"] = seat_needs(plan.new, members)
+        result["users_losing_service"] = service_losses(catalog, plan.group_id, members, plan.after) if plan.reduced else []
+        check_seats(result["seats"], f"members of '{plan.name}'", params["capacity_check"], module.warn)
+        check_losses(result["users_losing_service"], plan.name, params["force"])
+        warning = plan.new_plans_warning()
         if warning:
             module.warn(warning)
-
-        result["changed"] = ensure_group_licenses(client, catalog, group["id"], change, module.check_mode)
+        result["changed"] = bool(write_licenses(client, catalog, [plan], module.check_mode))
         result["licenseProcessingState"] = group.get("licenseProcessingState")
-        if params["wait"] and not exists:
-            result["members_with_errors"] = []
-        elif params["wait"] and module.check_mode:
-            result["members_with_errors"] = members_with_errors(client, catalog, group["id"])
-        elif params["wait"]:
-            group, members = wait_for_processing(client, group["id"], params["wait_timeout"])
-            after = assignments(group.get("assignedLicenses") or [])
-            result["licenseProcessingState"] = group.get("licenseProcessingState")
-            result["members_with_errors"] = failed_paths(catalog, group["id"], members)
-        if result.get("members_with_errors"):
-            module.warn(errors_warning(result["members_with_errors"], name))
-        result["assignedLicenses"] = as_assigned_licenses(catalog, after)
-        result["licenses"] = describe_assignments(catalog, after)
+        if params["wait"]:
+            outcome = settle(client, catalog, [plan], module.check_mode, params["wait_timeout"])[plan.group_id.lower()]
+            result["licenseProcessingState"] = outcome.license_processing_state
+            result["members_with_errors"] = outcome.members_with_errors
+            result.update(plan.result(catalog, outcome.after))
+            if outcome.members_with_errors:
+                module.warn(errors_warning(outcome.members_with_errors, plan.name))
         if module.diff_mode:
-            result["diff"] = {
-                "before": {"group": name, "licenses": licenses_diff(catalog, current)},
-                "after": {"group": name, "licenses": licenses_diff(catalog, after)},
-            }
+            result["diff"] = plan.diff(catalog)
     except GraphError as error:
         if isinstance(error, LicensingError):
             details = error.details

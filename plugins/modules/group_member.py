@@ -110,46 +110,21 @@ group_id:
 
 from typing import Any
 
-from ansible_collections.entra.licensing.plugins.module_utils.client import GraphClient
 from ansible_collections.entra.licensing.plugins.module_utils.directory import require_group
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
-from ansible_collections.entra.licensing.plugins.module_utils.groups import is_dynamic, is_synced, on_prem_source
 from ansible_collections.entra.licensing.plugins.module_utils.members import (
     add_members,
+    check_writable,
     label,
     list_members,
-    nested_groups,
+    members_after,
+    members_diff,
+    nested_groups_warning,
     plan_changes,
     remove_members,
     resolve_wanted,
 )
 from ansible_collections.entra.licensing.plugins.module_utils.module import GraphModule
-
-
-def check_writable(group: dict[str, Any]) -> None:
-    if is_dynamic(group):
-        raise GraphError(
-            f"Group '{group['displayName']}' has dynamic membership (rule: {group.get('membershipRule')}); its members follow "
-            "the rule and cannot be added or removed. Change the rule with entra.licensing.group, or use an assigned group."
-        )
-    if is_synced(group):
-        raise GraphError(
-            f"Group '{group['displayName']}' is synced from {on_prem_source(group)}; its members are managed there "
-            "(entra.licensing.ad_group) and Entra refuses cloud changes."
-        )
-
-
-def ensure_members(
-    client: GraphClient, group_id: str, to_add: list[dict[str, Any]], to_remove: list[dict[str, Any]], check_mode: bool
-) -> bool:
-    if not to_add and not to_remove:
-        return False
-    if not check_mode:
-        if to_add:
-            add_members(client, group_id, to_add)
-        if to_remove:
-            remove_members(client, group_id, to_remove)
-    return True
 
 
 def member_view(members: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -175,26 +150,21 @@ def main() -> None:
         current = list_members(client, group["id"])
         wanted = resolve_wanted(client, [m for m in params["members"] if m and m.strip()], current)
         to_add, to_remove = plan_changes(current, wanted, params["state"])
-        nested = nested_groups(to_add)
-        if nested:
-            module.warn(
-                f"Adding group(s) {', '.join(nested)} as members of '{group['displayName']}': group-based licensing gives "
-                "licenses to direct user members only, so their members get no license from this group."
-            )
-        result["changed"] = ensure_members(client, group["id"], to_add, to_remove, module.check_mode)
-        after = dict(current)
-        for member in to_remove:
-            after.pop(member["id"].lower(), None)
-        for member in to_add:
-            after[member["id"].lower()] = member
+        warning = nested_groups_warning(to_add, group["displayName"])
+        if warning:
+            module.warn(warning)
+        if not module.check_mode:
+            if to_add:
+                add_members(client, group["id"], to_add)
+            if to_remove:
+                remove_members(client, group["id"], to_remove)
+        result["changed"] = bool(to_add or to_remove)
+        after = members_after(current, to_add, to_remove)
         result["added"] = [label(m) for m in to_add]
         result["removed"] = [label(m) for m in to_remove]
         result["members"] = member_view(after)
         if module.diff_mode:
-            result["diff"] = {
-                "before": {"members": sorted(label(m) for m in current.values())},
-                "after": {"members": sorted(label(m) for m in after.values())},
-            }
+            result["diff"] = members_diff(current, after)
     except GraphError as error:
         module.fail_graph_error(error, **result)
     module.exit_json(**result)

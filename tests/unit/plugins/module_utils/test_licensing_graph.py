@@ -24,7 +24,7 @@ from ansible_collections.entra.licensing.plugins.module_utils.licensing_graph im
     name_guids,
     read_user_and_catalog,
     users_with_sku,
-    wait_for_processing,
+    wait_for_groups,
 )
 from ansible_collections.entra.licensing.plugins.module_utils.sku_catalog import Catalog
 from ansible_collections.entra.licensing.plugins.module_utils.transport import Backoff
@@ -217,10 +217,10 @@ def test_wait_polls_with_backoff_until_processing_completes() -> None:
     failed = member("b@contoso.com", group_path("Error", "CountViolation"))
     graph = FakeGraph({("GET", f"/groups/{GROUP}"): read, ("GET", MEMBERS): {"value": [member("a@contoso.com", group_path()), failed]}})
     clock = Clock()
-    group, members = wait_for_processing(client_for(graph), GROUP, 60, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
+    group, members = wait_for_groups(client_for(graph), [GROUP], 60, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))[GROUP]
     assert group["licenseProcessingState"] == {"state": "ProcessingComplete"}
     assert clock.sleeps == [1.0, 2.0, 4.0]
-    assert graph.round_trips.count(f"GET {MEMBERS}") == 1  # members are read once the state says complete
+    assert graph.inner.count(f"GET {MEMBERS}") == 1  # members are read once the state says complete
     assert [entry["error"] for entry in failed_paths(Catalog([]), GROUP, members)] == ["CountViolation"]
 
 
@@ -238,7 +238,7 @@ def test_wait_is_not_fooled_by_a_state_read_before_the_members_were_reached() ->
         }
     )
     clock = Clock()
-    group, members = wait_for_processing(client_for(graph), GROUP, 60, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
+    group, members = wait_for_groups(client_for(graph), [GROUP], 60, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))[GROUP]
     assert clock.sleeps == [1.0]
     assert group["licenseProcessingState"] == {"state": "ProcessingComplete"}
     assert members[0]["licenseAssignmentStates"] == [group_path()]
@@ -248,9 +248,11 @@ def test_wait_gives_up_at_the_timeout_with_the_state() -> None:
     graph = FakeGraph({("GET", f"/groups/{GROUP}"): {"id": GROUP, "displayName": "Base", "licenseProcessingState": {"state": "ProcessingInProgress"}}})
     clock = Clock()
     with pytest.raises(LicensingError) as caught:
-        wait_for_processing(client_for(graph), GROUP, 10, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
-    assert "within wait_timeout=10s (licenseProcessingState: ProcessingInProgress)" in str(caught.value)
-    assert caught.value.details == {"licenseProcessingState": {"state": "ProcessingInProgress"}, "members_pending": []}
+        wait_for_groups(client_for(graph), [GROUP], 10, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
+    assert "of group 'Base' (licenseProcessingState: ProcessingInProgress) within wait_timeout=10s" in str(caught.value)
+    assert caught.value.details == {
+        "groups_pending": [{"id": GROUP, "displayName": "Base", "licenseProcessingState": {"state": "ProcessingInProgress"}, "members_pending": []}]
+    }
     assert clock.now <= 10
 
 
@@ -268,14 +270,14 @@ def test_wait_names_the_members_not_reached_at_the_timeout() -> None:
     )
     clock = Clock()
     with pytest.raises(LicensingError) as caught:
-        wait_for_processing(client_for(graph), GROUP, 5, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
+        wait_for_groups(client_for(graph), [GROUP], 5, sleep=clock.sleep, clock=clock.monotonic, backoff=Backoff(1, 15, rand=lambda: 1.0))
     assert "(licenseProcessingState: ProcessingComplete; 1 member(s) not reached yet)" in str(caught.value)
-    assert caught.value.details["members_pending"] == [{"id": "id-late@contoso.com", "userPrincipalName": "late@contoso.com"}]
+    assert caught.value.details["groups_pending"][0]["members_pending"] == [{"id": "id-late@contoso.com", "userPrincipalName": "late@contoso.com"}]
 
 
 def test_wait_ends_for_a_group_without_licenses_or_members() -> None:
     graph = FakeGraph({("GET", f"/groups/{GROUP}"): {"id": GROUP, "displayName": "Base", "licenseProcessingState": None}, ("GET", MEMBERS): {"value": []}})
-    group, members = wait_for_processing(client_for(graph), GROUP, 10)
+    group, members = wait_for_groups(client_for(graph), [GROUP], 10)[GROUP]
     assert (group["id"], members) == (GROUP, [])
 
 
@@ -287,7 +289,7 @@ def test_members_with_errors_lists_this_groups_failures() -> None:
         for state in ADELE["licenseAssignmentStates"]
     ]
     graph = FakeGraph({("GET", f"/groups/{GROUP}/membersWithLicenseErrors/microsoft.graph.user"): {"value": [failing]}})
-    [entry] = members_with_errors(client_for(graph), Catalog([]), GROUP)
+    [entry] = members_with_errors(client_for(graph), Catalog([]), [GROUP])[GROUP]
     assert entry == {
         "id": ADELE["id"],
         "userPrincipalName": "adele@contoso.com",
