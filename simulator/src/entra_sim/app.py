@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from entra_sim import admin, gateway
+from entra_sim import adconnect_admin, admin, gateway
 from entra_sim.auth import endpoints
 from entra_sim.core import EXTENSION, Simulator
 from entra_sim.graph import batch, directory_objects, groups, organization, skus, synchronization, users
@@ -20,6 +20,7 @@ def create_app(simulator: Simulator) -> Flask:
     for module in (organization, skus, users, groups, directory_objects, batch, synchronization):
         app.register_blueprint(module.bp, url_prefix="/v1.0")
     app.register_blueprint(admin.bp, url_prefix="/_admin")
+    app.register_blueprint(adconnect_admin.bp, url_prefix="/_admin/adconnect")
     app.register_blueprint(endpoints.bp)
     gateway.install(app, simulator)
     return app

@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
 
+from entra_sim.adconnect import ADConnect, validate_config
 from entra_sim.auth.tokens import TokenService
 from entra_sim.catalog import load_catalog
 from entra_sim.config import Config
@@ -49,6 +50,7 @@ class Simulator:
         self.base_url = "https://127.0.0.1"
         # provisionOnDemand calls (time.monotonic()), for its 5-per-10-seconds limit.
         self.provision_calls: collections.deque[float] = collections.deque()
+        self.adconnect = ADConnect(self)
         self.tenant: Tenant
         snapshot = self._read_snapshot()
         if snapshot is not None and seed in (None, snapshot["seed"]):
@@ -129,6 +131,7 @@ class Simulator:
         with self.lock:
             self.tenant = tenant
             self.engine.attach(tenant, evaluate=evaluate)
+            self.adconnect.reset(validate_config(tenant.adconnect))
 
     def _register_certificate(self, app: dict[str, Any]) -> None:
         """Resolve an app's ``certificate`` ("generate", a PEM or a PEM file path) into its thumbprints."""

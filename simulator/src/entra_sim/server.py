@@ -66,6 +66,7 @@ class SimulatorServer:
         self.server.shutdown()
         self.server.server_close()
         self.sim.engine.stop()
+        self.sim.adconnect.shutdown()
         if self.persist:
             self.sim.save_snapshot()
 

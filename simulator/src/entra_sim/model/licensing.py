@@ -275,8 +275,9 @@ class LicenseEngine:
         try:
             if kind == "group":
                 self._process_group(object_id)
-            elif object_id in self.tenant.users:
-                self._refresh_dynamic_memberships(object_id)
+            else:
+                if object_id in self.tenant.users:
+                    self._refresh_dynamic_memberships(object_id)
                 self.evaluate_user(object_id)
         finally:
             self._quiet = False
@@ -327,7 +328,10 @@ class LicenseEngine:
     def evaluate_user(self, user_id: str) -> None:
         """Recompute one user's licence states, assignedLicenses and seats from their direct and group paths."""
         tenant = self.tenant
-        user = tenant.users[user_id]
+        user = tenant.users.get(user_id)
+        if user is None:
+            self._forget_user(user_id)
+            return None
         old = {(s["assignedByGroup"], s["skuId"]): s for s in user["licenseAssignmentStates"]}
         old_held = {sku for sku, holders in self.holders.items() if user_id in holders}
         healthy = self.config.healthy_error_value
@@ -365,6 +369,17 @@ class LicenseEngine:
         user["assignedLicenses"] = self._assigned_licenses(states, enabled_by_sku)
         self._index_paths(user_id, old, states)
         return None
+
+    def _forget_user(self, user_id: str) -> None:
+        """A deleted user (synced from AD, deleted there) holds no seat and is on no group's path any more."""
+        for holders in self.holders.values():
+            holders.discard(user_id)
+        for group_id, paths in self.paths_by_group.items():
+            paths.discard(user_id)
+            errored = self.errors_by_group.setdefault(group_id, set())
+            errored.discard(user_id)
+            if group_id in self.tenant.groups:
+                self.tenant.groups[group_id]["hasMembersWithLicenseErrors"] = bool(errored)
 
     def _licensing_groups(self, user_id: str) -> list[dict[str, Any]]:
         """The licensed security groups the user is a direct member of, oldest path first."""

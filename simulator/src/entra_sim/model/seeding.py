@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from entra_sim.adconnect import validate_config
 from entra_sim.catalog import Catalog
 from entra_sim.model.tenant import Tenant, is_guid, new_id, utc_now
 
@@ -35,7 +36,7 @@ def build_tenant(seed: dict[str, Any], lock: threading.RLock, catalog: Catalog) 
 
 def _build(seed: dict[str, Any], lock: threading.RLock, catalog: Catalog) -> Tenant:
     _only(seed, {"name", "tenant", "skus", "plan_rules", "users", "groups", "apps", "managed_identities",
-                 "default_app", "cloud_sync", "description"}, "seed")
+                 "default_app", "cloud_sync", "adconnect", "description"}, "seed")
     org, domain = _organization(_required(seed, "tenant", "seed"))
     tenant = Tenant(lock, org, domain)
     for index, spec in enumerate(seed.get("skus", [])):
@@ -71,6 +72,11 @@ def _build(seed: dict[str, Any], lock: threading.RLock, catalog: Catalog) -> Ten
     tenant.identities = [_identity(m, f"managed_identities[{i}]") for i, m in
                          enumerate(seed.get("managed_identities", []))]
     tenant.cloud_sync = _cloud_sync(seed.get("cloud_sync"))
+    try:
+        validate_config(seed.get("adconnect"))
+    except ValueError as exc:
+        raise SeedError(f"adconnect: {exc}") from exc
+    tenant.adconnect = dict(seed.get("adconnect") or {})
     return tenant
 
 

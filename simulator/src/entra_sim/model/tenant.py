@@ -55,6 +55,8 @@ class Tenant:
         self.identities: list[dict[str, Any]] = []
         self.plan_rules: dict[str, Any] = {"mutuallyExclusive": [], "dependencies": []}
         self.cloud_sync: dict[str, Any] = {}
+        # The seed's AD Connect settings (entra_sim.adconnect), kept so a reset or a snapshot restores them.
+        self.adconnect: dict[str, Any] = {}
         self.seq = 0
         # time.monotonic() of objects created through the API or by sync, for the read-after-write lag.
         self.created_at: dict[str, float] = {}
@@ -168,6 +170,16 @@ class Tenant:
         self.created_at.pop(group["id"], None)
         self.on_group_changed(group["id"])
 
+    def delete_user(self, user: dict[str, Any]) -> None:
+        """Remove a user, as a sync engine does when the on-premises account is deleted or leaves the sync scope."""
+        for group in self.groups_of(user["id"]):
+            self.remove_member(group, user["id"])
+        del self.users[user["id"]]
+        self.upn_index.pop(user["userPrincipalName"].lower(), None)
+        self.member_of.pop(user["id"], None)
+        self.created_at.pop(user["id"], None)
+        self.on_user_changed(user["id"])
+
     def add_member(self, group: dict[str, Any], member_id: str) -> None:
         group["_members"][member_id] = self.next_seq()
         self.member_of.setdefault(member_id, set()).add(group["id"])
@@ -232,7 +244,7 @@ class Tenant:
             "users": _compact("user", self.users), "groups": _compact("group", self.groups),
             "apps": self.apps, "defaultApp": self.default_app, "identities": self.identities,
             "planRules": self.plan_rules,
-            "cloudSync": self.cloud_sync, "seq": self.seq,
+            "cloudSync": self.cloud_sync, "adconnect": self.adconnect, "seq": self.seq,
         }
 
     @classmethod
@@ -244,6 +256,7 @@ class Tenant:
         tenant.apps, tenant.identities, tenant.plan_rules = data["apps"], data["identities"], data["planRules"]
         tenant.default_app = data["defaultApp"]
         tenant.cloud_sync, tenant.seq = data["cloudSync"], data["seq"]
+        tenant.adconnect = data.get("adconnect", {})
         tenant.upn_index = {u["userPrincipalName"].lower(): uid for uid, u in tenant.users.items()}
         for group_id, group in tenant.groups.items():
             for member_id in group["_members"]:
