@@ -229,19 +229,20 @@ class GraphClient:
             url = page.get("@odata.nextLink")
             query = None
 
-    def iterate_many(self, paths: list[str]) -> Iterator[tuple[int, Any]]:
-        """Items of several collections, each with the index of its path in ``paths``.
+    def iterate_many(self, requests_: list[BatchRequest]) -> Iterator[tuple[int, Any]]:
+        """Items of several collections (GET requests), each with the index of its request in ``requests_``.
 
-        First pages travel 20 per ``$batch`` round trip; further pages follow their next links one by one, so reading
-        N small collections (the members of N groups, N lookups by name) costs ceil(N/20) round trips, not N.
+        First pages travel 20 per ``$batch`` round trip; further pages follow their next links one by one (with the
+        request's headers), so reading N small collections (the members of N groups, N filtered lookups) costs
+        ceil(N/20) round trips, not N.
         """
-        answers = self.batch([BatchRequest("GET", path) for path in paths])
-        for index, (path, answer) in enumerate(zip(paths, answers, strict=True)):
-            page = raise_for_status(answer, f"GET {path}").body or {}
+        answers = self.batch(requests_)
+        for index, (ask, answer) in enumerate(zip(requests_, answers, strict=True)):
+            page = raise_for_status(answer, f"GET {ask.url}").body or {}
             for item in page.get("value", []):
                 yield index, item
             if page.get("@odata.nextLink"):
-                for item in self.iterate(page["@odata.nextLink"]):
+                for item in self.iterate(page["@odata.nextLink"], headers=ask.headers):
                     yield index, item
 
     # -------------------------------------------------------------------------------------------------------- create

@@ -26,6 +26,7 @@ from ansible_collections.entra.licensing.plugins.module_utils.licensing import (
     group_of,
     unprocessed_members,
 )
+from ansible_collections.entra.licensing.plugins.module_utils.members import members_by_group
 from ansible_collections.entra.licensing.plugins.module_utils.odata import guid
 from ansible_collections.entra.licensing.plugins.module_utils.sku_catalog import Catalog
 from ansible_collections.entra.licensing.plugins.module_utils.transport import Backoff
@@ -67,20 +68,6 @@ def read_user_and_catalog(client: GraphClient, reference: str) -> tuple[dict[str
 def user_members(client: GraphClient, group_id: str, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     """A group's direct user members, page by page: group-based licensing reaches no one else (nested groups neither)."""
     return client.iterate(f"/groups/{group_id}/members/microsoft.graph.user", params={"$select": select(fields), "$top": PAGE})
-
-
-def members_by_group(client: GraphClient, group_ids: list[str], fields: tuple[str, ...], collection: str = "members") -> dict[str, list[dict[str, Any]]]:
-    """Per lower-case group id, the users of one of its collections (direct ``members``, ``membersWithLicenseErrors``).
-
-    The first pages of 20 groups travel in one $batch round trip, 999 users a page, so N groups cost ceil(N/20) round
-    trips plus one per further page.
-    """
-    ids = list(dict.fromkeys(group_id.lower() for group_id in group_ids))
-    paths = [f"/groups/{group_id}/{collection}/microsoft.graph.user?$select={select(fields)}&$top={PAGE}" for group_id in ids]
-    users: dict[str, list[dict[str, Any]]] = {group_id: [] for group_id in ids}
-    for index, user in client.iterate_many(paths):
-        users[ids[index]].append(user)
-    return users
 
 
 def all_users(client: GraphClient, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
@@ -265,5 +252,5 @@ def _wait_timeout(waiting: list[tuple[dict[str, Any], list[dict[str, Any]]]], ti
 
 def members_with_errors(client: GraphClient, catalog: Catalog, group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Per lower-case group id, the members whose license from that group failed, from Graph's membersWithLicenseErrors."""
-    users = members_by_group(client, group_ids, MEMBER_LICENSE_FIELDS, "membersWithLicenseErrors")
+    users = members_by_group(client, group_ids, MEMBER_LICENSE_FIELDS, "membersWithLicenseErrors/microsoft.graph.user")
     return {group_id: failed_paths(catalog, group_id, members) for group_id, members in users.items()}

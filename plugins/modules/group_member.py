@@ -147,8 +147,9 @@ def main() -> None:
         group = require_group(client, params["group"])
         result["group_id"] = group["id"]
         check_writable(group)
-        current = list_members(client, group["id"])
-        wanted = resolve_wanted(client, [m for m in params["members"] if m and m.strip()], current)
+        group_id = group["id"].lower()
+        current = list_members(client, [group_id])[group_id]
+        wanted = resolve_wanted(client, {group_id: [m for m in params["members"] if m and m.strip()]}, {group_id: current})[group_id]
         to_add, to_remove = plan_changes(current, wanted, params["state"])
         warning = nested_groups_warning(to_add, group["displayName"])
         if warning:
