@@ -53,6 +53,9 @@ EXPORT_COUNTERS = ("ExportAdd", "ExportUpdate", "ExportRename", "ExportDelete", 
 RUNS_PARAMETERS = {"number_requested": 50, "counters": [*COUNTERS, *EXPORT_COUNTERS, "ExportFailure"]}
 # Run start dates may be stored with less precision than the clock read before Start-ADSyncSyncCycle.
 START_TOLERANCE = timedelta(seconds=1)
+# Run history dates are SQL datetime values (rounded to about 3 ms): a run that ended more than this before
+# Start-ADSyncSyncCycle was called belongs to an earlier cycle, even one that ended within START_TOLERANCE.
+END_TOLERANCE = timedelta(milliseconds=10)
 MAX_POLL_INTERVAL = 30.0
 
 # Every script is _HEAD + base64(JSON parameters) + _NECK + body + _TAIL: constant text around one base64 literal.
@@ -152,9 +155,17 @@ def describe(status: dict[str, Any]) -> str:
 
 
 def cycle_runs(runs: list[dict[str, Any]], started_at: str) -> list[dict[str, Any]]:
-    """The runs of our cycle: those that started after Start-ADSyncSyncCycle was called (both times are the server's)."""
-    since = parse_time(started_at) - START_TOLERANCE
-    ours = [run for run in runs if run.get("start_date") and parse_time(run["start_date"]) >= since]
+    """The runs of our cycle: those that started after Start-ADSyncSyncCycle was called and had not ended before it
+    (both times are the server's). Without the second condition, the last runs of a cycle that ended just before ours
+    started (a scheduler's cycle waited for with busy=wait, or a previous task's) would count as ours."""
+    started = parse_time(started_at)
+    ours = [
+        run
+        for run in runs
+        if run.get("start_date")
+        and parse_time(run["start_date"]) >= started - START_TOLERANCE
+        and not (run.get("end_date") and parse_time(run["end_date"]) < started - END_TOLERANCE)
+    ]
     for run in ours:
         run["counters"] = {snake_case(name): int(value or 0) for name, value in (run.get("counters") or {}).items()}
     return sorted(ours, key=lambda run: (run["start_date"], run["connector"]))

@@ -204,6 +204,19 @@ def test_delta_cycle_waits_and_reports_this_cycles_runs():
     assert rig.clock.sleeps[-1] == 2  # the confirming poll after the first idle one comes after poll_interval
 
 
+def test_runs_of_a_cycle_that_ended_just_before_ours_are_not_ours():
+    """Back to back cycles: the previous cycle's last runs start within START_TOLERANCE of our start but ended before it."""
+    previous = run_result(AAD, "Export", "2026-01-12T09:30:01.9000000Z", ExportAdd=4)
+    previous["end_date"] = "2026-01-12T09:30:02.1000000Z"
+    ours = run_result(AD, "Delta Import", "2026-01-12T09:30:02.4310000Z")  # rounded down by the run history
+    ours["end_date"] = "2026-01-12T09:30:02.4280000Z"
+    rig = make_action({"poll_interval": 0.2}, [*started(), *finished({"runs": [ours, previous]})])
+    result = rig.plugin.run(task_vars={})
+    assert not result.get("failed"), result
+    assert [(run["connector"], run["run_profile"]) for run in result["runs"]] == [(AD, "Delta Import")]
+    assert result["exported"] == 0 and result["changed"] is False
+
+
 def test_a_cycle_that_exports_nothing_is_no_change():
     rig = make_action({}, started() + finished(QUIET_RUNS))
     result = rig.plugin.run(task_vars={})
