@@ -9,6 +9,7 @@ Writes are counted on both sides: the simulator's request log (Graph writes) and
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import time
@@ -16,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+
+from ansible_collections.entra.licensing.plugins.action.adsync_cycle import build_script
 
 from .harness import BIN, HERE, ROOT, PlaybookRun, Simulator, playbook_env
 from .samba import SambaDC
@@ -37,6 +41,21 @@ aadconnect01 ansible_connection=entra_sim_adsync ansible_shell_type=powershell
 FAST = {"step_seconds": 0.05, "gap_seconds": 0.05}
 
 
+class Running:
+    """An ansible-playbook run in progress."""
+
+    def __init__(self, process: subprocess.Popen, command: list[str], results: Path) -> None:
+        self.process = process
+        self.command = command
+        self.results = results
+
+    def wait(self) -> tuple[PlaybookRun, dict[str, Any]]:
+        output, _ = self.process.communicate(timeout=600)
+        run = PlaybookRun(self.process.returncode, output, self.command)
+        assert self.results.exists(), run.output
+        return run, json.loads(self.results.read_text())
+
+
 class Hybrid:
     """Runs plays against localhost and the simulated AD Connect server; returns the registered results by name."""
 
@@ -50,6 +69,10 @@ class Hybrid:
         self.runs = 0
 
     def __call__(self, tasks: list[dict[str, Any]], check: bool = False, extra_env: dict[str, str] | None = None) -> tuple[PlaybookRun, dict[str, Any]]:
+        return self.spawn(tasks, check, extra_env).wait()
+
+    def spawn(self, tasks: list[dict[str, Any]], check: bool = False, extra_env: dict[str, str] | None = None) -> Running:
+        """Start ansible-playbook and return at once (wait() gives the run and the registered results)."""
         self.runs += 1
         results = self.tmp_path / f"results-{self.runs}.json"
         names = [task["register"] for task in tasks if "register" in task]
@@ -82,10 +105,8 @@ class Hybrid:
                 **(extra_env or {}),
             },
         )
-        completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=str(ROOT), check=False)
-        run = PlaybookRun(completed.returncode, completed.stdout + completed.stderr, command)
-        assert results.exists(), run.output
-        return run, json.loads(results.read_text())
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT))
+        return Running(process, command, results)
 
     def scripts(self) -> list[dict[str, Any]]:
         """Every script the fake server answered so far."""
@@ -99,6 +120,13 @@ def hybrid(simulator: Simulator, samba_dc: SambaDC, tmp_path: Path) -> Hybrid:
     configure(simulator, samba_dc, sync_scope=[samba_dc.sync_ou], **FAST)
     yield Hybrid(simulator, samba_dc, tmp_path)
     simulator.admin("POST", "/adconnect/stop")
+
+
+def load_connection_plugin() -> Any:
+    spec = importlib.util.spec_from_file_location("entra_sim_adsync", HERE / "connection_plugins" / "entra_sim_adsync.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def configure(simulator: Simulator, dc: SambaDC, **settings: Any) -> dict[str, Any]:
@@ -116,9 +144,8 @@ def configure(simulator: Simulator, dc: SambaDC, **settings: Any) -> dict[str, A
     )
 
 
-def ad_group(register: str, name: str, dc: SambaDC, **options: Any) -> dict[str, Any]:
-    options = {"name": name, "path": dc.licensing_ou, "scope": "universal", **options}
-    return {"name": f"ad_group {register}", "entra.licensing.ad_group": options, "register": register}
+def ad_group(register: str, name: str, dc: SambaDC, ignore_errors: bool = False, **options: Any) -> dict[str, Any]:
+    return task(register, "ad_group", ignore_errors, **{"name": name, "path": dc.licensing_ou, "scope": "universal", **options})
 
 
 def sync(register: str, ignore_errors: bool = False, **options: Any) -> dict[str, Any]:
@@ -216,3 +243,170 @@ def test_the_story_runs_for_real_and_a_rerun_changes_nothing(hybrid, simulator, 
     assert simulator.writes_since(cursor) == 0
     assert samba_dc.highest_usn() == usn
     assert {entry["script"] for entry in hybrid.scripts()[sent:]} == {"status", "start", "runs"}
+
+
+def wait_for(condition, what: str, timeout: float = 60.0) -> Any:
+    """Poll a condition of the outside world (a log line, the engine's state) until it holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"never saw {what}")
+
+
+def scheduler(simulator: Simulator) -> dict[str, Any]:
+    return simulator.admin("GET", "/adconnect/scheduler")
+
+
+def test_a_cycle_already_running_is_waited_for_or_refused(hybrid, simulator, samba_dc):
+    configure(simulator, samba_dc, step_seconds=30)
+    simulator.admin("POST", "/adconnect/sync-cycle", {"policy_type": "Delta"})  # the scheduler's cycle
+    run, results = hybrid([sync("refused", busy="fail", ignore_errors=True)])
+    refused = results["refused"]
+    assert refused["failed"] and refused["started"] is False
+    assert "a sync cycle is already running (SyncCycleInProgress=True, connectors running: corp.contoso.test (Busy)); busy=fail" in refused["msg"]
+    assert [entry["script"] for entry in hybrid.scripts()] == ["status"]
+
+    # busy=wait: the plugin polls while the scheduler's cycle runs; an administrator stops that cycle, ours starts.
+    running = hybrid.spawn([sync("waited", busy="wait")])
+    wait_for(lambda: len(hybrid.scripts()) >= 3, "adsync_cycle polling the running cycle")
+    assert [entry["script"] for entry in hybrid.scripts()][1:] == ["status", "status"]
+    configure(simulator, samba_dc, **FAST)
+    simulator.admin("POST", "/adconnect/stop")
+    run, results = running.wait()
+    assert run.rc == 0, run.output
+    waited = results["waited"]
+    assert waited["waited_for_running_cycle"] is True and waited["started"] is True
+    assert [(r["connector"], r["run_profile"]) for r in waited["runs"]] == [
+        (AD_CONNECTOR, "Delta Import"), (AAD_CONNECTOR, "Delta Import"), (AD_CONNECTOR, "Delta Synchronization"),
+        (AAD_CONNECTOR, "Delta Synchronization"), (AAD_CONNECTOR, "Export"), (AD_CONNECTOR, "Export")]
+    assert all(r["result"] == "success" for r in waited["runs"])
+    history = simulator.admin("GET", "/adconnect/run-profile-results")
+    assert history[-1]["Result"] == "stopped-user-termination-from-wmi-or-ui"  # the scheduler's cycle, not reported
+    assert waited["exported"] == 4 and waited["changed"] is True  # the four users of OU=Entra
+
+
+def test_staging_mode_fails_or_warns_and_exports_nothing(hybrid, simulator, samba_dc):
+    configure(simulator, samba_dc, staging_mode=True)
+    run, results = hybrid([ad_group("base", BASE, samba_dc), sync("blocked", ignore_errors=True), sync("warned", staging_mode="warn")])
+    assert results["blocked"]["failed"] and results["blocked"]["started"] is False
+    assert "staging mode" in results["blocked"]["msg"] and "staging_mode=warn" in results["blocked"]["msg"]
+    warned = results["warned"]
+    assert warned["staging_mode"] is True and warned["started"] is True
+    assert warned["changed"] is False and warned["exported"] == 0
+    assert [r["run_profile"] for r in warned["runs"]] == ["Delta Import", "Delta Import", "Delta Synchronization", "Delta Synchronization"]
+    assert "the server is in staging mode" in run.output
+    run, found = hybrid([task("wait", "synced_object_wait", groups=[results["base"]["object_sid"]])], check=True)
+    assert found["wait"]["missing"] == [results["base"]["object_sid"]]
+    pending = simulator.admin("GET", "/adconnect")["connectors"][1]["pending_exports"]
+    assert sorted(p["action"] for p in pending) == ["add"] * 5
+
+
+def test_a_cycle_longer_than_the_timeout_fails_the_task(hybrid, simulator, samba_dc):
+    configure(simulator, samba_dc, step_seconds=30)
+    results = hybrid([sync("late", timeout=2, ignore_errors=True)])[1]
+    late = results["late"]
+    assert late["failed"] and late["started"] is True
+    assert late["msg"].startswith("timed out after 2 s waiting for the sync cycle to finish; last seen: SyncCycleInProgress=True")
+
+
+def test_delta_picks_up_only_changes_and_initial_reads_the_whole_scope(hybrid, simulator, samba_dc):
+    configure(simulator, samba_dc, sync_scope=[samba_dc.licensing_ou])
+    run, first = hybrid([ad_group("base", BASE, samba_dc), sync("first")])
+    assert run.rc == 0, run.output
+    assert nonzero(runs_by(first["first"])[(AD_CONNECTOR, "Delta Import")]) == {"stage_add": 1}
+    assert first["first"]["exported"] == 1
+
+    # The users' OU joins the scope and the group changes: a delta import reads only the changed group.
+    configure(simulator, samba_dc, sync_scope=[samba_dc.sync_ou])
+    run, results = hybrid([ad_group("base", BASE, samba_dc, description="changed"), sync("delta"), sync("initial", policy_type="Initial"), sync("quiet")])
+    assert run.rc == 0, run.output
+    delta = runs_by(results["delta"])
+    assert nonzero(delta[(AD_CONNECTOR, "Delta Import")]) == {"stage_update": 1}
+    assert nonzero(delta[(AAD_CONNECTOR, "Export")]) == {"export_update": 1}
+    initial = runs_by(results["initial"])
+    assert set(initial) == {(c, p) for c in (AD_CONNECTOR, AAD_CONNECTOR) for p in ("Full Import", "Full Synchronization", "Export")}
+    assert nonzero(initial[(AD_CONNECTOR, "Full Import")]) == {"stage_add": 4}
+    assert nonzero(initial[(AAD_CONNECTOR, "Export")]) == {"export_add": 4}
+    assert results["quiet"]["changed"] is False and results["quiet"]["exported"] == 0
+    history = simulator.admin("GET", "/adconnect/run-profile-results")
+    full = next(r for r in history if (r["ConnectorName"], r["RunProfileName"]) == (AD_CONNECTOR, "Full Import"))
+    assert full["RunStepResults"][0]["StageNoChange"] == 1  # the group, read again unchanged
+
+
+def test_synced_object_wait_names_what_never_came(hybrid, simulator, samba_dc):
+    outside = f"CN=Users,{samba_dc.base_dn}"
+    results = hybrid(
+        [
+            ad_group("inside", BASE, samba_dc),
+            ad_group("outside", "Outside_Scope_Group", samba_dc, path=outside),
+            sync("sync"),
+            task("wait", "synced_object_wait", True, groups=["{{ inside.object_sid }}", "{{ outside.object_sid }}"], wait_timeout=2, poll_interval=0.3),
+        ]
+    )[1]
+    wait = results["wait"]
+    assert wait["failed"]
+    assert f"still missing: group {results['outside']['object_sid']}." in wait["msg"]
+    assert results["inside"]["object_sid"] not in wait["msg"]
+    assert [g["onPremisesSamAccountName"] for g in wait["groups"]] == [BASE]
+
+
+def test_ldap_filter_injection_is_data(hybrid, simulator, samba_dc):
+    hostile = "*)(objectClass=*"
+    usn = samba_dc.highest_usn()
+    results = hybrid([ad_group("members", BASE, samba_dc, True, members=[hostile]), ad_group("name", hostile, samba_dc, True)])[1]
+    assert results["members"]["failed"] and f"not found (no object with this sAMAccountName, userPrincipalName or DN): {hostile}" in results["members"]["msg"]
+    assert results["name"]["failed"] and "cannot be a sAMAccountName" in results["name"]["msg"]
+    assert samba_dc.highest_usn() == usn
+    # A group whose name is filter syntax is created, synced and found by its name as it is.
+    run, results = hybrid(
+        [
+            ad_group("literal", hostile, samba_dc, sam_account_name="Literal_Group"),
+            sync("sync"),
+            task("by_name", "synced_object_wait", groups=["Literal_Group"], wait_timeout=30),
+        ]
+    )
+    assert run.rc == 0, run.output
+    [group] = results["by_name"]["groups"]
+    assert group["displayName"] == hostile and group["onPremisesSecurityIdentifier"] == results["literal"]["object_sid"]
+    assert len(samba_dc.find("(objectClass=group)", ["cn"], base=samba_dc.licensing_ou)) == 1
+
+
+def test_powershell_injection_in_options_never_reaches_the_server(hybrid, simulator, samba_dc):
+    hostile = ["Delta'; Remove-Item C:\\ -Recurse; '", "$(Stop-Computer -Force)", "Delta`nStop-Computer"]
+    tasks = [sync(f"policy_{n}", ignore_errors=True, policy_type=value) for n, value in enumerate(hostile)]
+    tasks += [sync("busy", ignore_errors=True, busy="wait; Stop-Computer"), sync("clean")]
+    results = hybrid(tasks)[1]
+    for name in [f"policy_{n}" for n in range(len(hostile))] + ["busy"]:
+        assert results[name]["failed"] and "value of" in results[name]["msg"], results[name]
+    assert results["clean"]["started"] is True
+    scripts = hybrid.scripts()
+    assert {entry["script"] for entry in scripts} == {"status", "start", "runs"}
+    for entry in scripts:
+        assert entry["source"] == build_script(entry["script"], entry["parameters"])
+        assert not any(value in entry["source"] for value in hostile)
+    assert [entry["parameters"] for entry in scripts if entry["script"] == "start"] == [{"policy_type": "Delta"}]
+
+
+def test_the_fake_server_checks_every_script(simulator):
+    """What adsync_cycle sends passes; an injected command, a syntax error or an unknown script is refused."""
+    fake = load_connection_plugin()
+    hostile = {"policy_type": "'; Remove-Item C:\\ -Recurse; '"}
+    assert fake.check(build_script("start", hostile)) == ("start", hostile)
+    tampered = build_script("start", {"policy_type": "Delta"}).replace("-PolicyType $p.policy_type", "-PolicyType Delta; Remove-Item C:\\ -Recurse")
+    with pytest.raises(Exception, match="runs unexpected command\\(s\\): Remove-Item"):
+        fake.check(tampered)
+    with pytest.raises(Exception, match="PowerShell syntax error"):
+        fake.check(build_script("status", {}).replace("try {", "try {{"))
+    with pytest.raises(Exception, match="unknown script"):
+        fake.check("# entra.licensing.adsync_cycle reboot\nRestart-Computer\n")
+    with pytest.raises(Exception, match=r"runs only entra\.licensing\.adsync_cycle's encoded PowerShell scripts"):
+        fake.decode("/bin/sh -c 'echo hi'")
+    # Had a hostile value got through (the plugin's argument spec stops it), it would be data for the cmdlet.
+    with pytest.raises(requests.HTTPError) as refused:
+        simulator.admin("POST", "/adconnect/sync-cycle", {"policy_type": "'; Remove-Item C:\\ -Recurse; '"})
+    assert refused.value.response.status_code == 409
+    assert refused.value.response.json()["exception"]["type"] == "System.Management.Automation.ParameterBindingException"
+    assert scheduler(simulator)["SyncCycleInProgress"] is False
