@@ -71,3 +71,26 @@ def test_synchronization_writes_need_a_synchronization_permission(ready):
     readonly = Graph(ready, "readonly")
     assert readonly.get(JOBS).status_code == 200
     assert error_of(readonly.post(f"{JOBS}/{JOB}/start"))[0] == 403
+
+
+def test_the_cloud_sync_service_principal_is_found_by_its_domain_name(graph):
+    found = graph.get("/servicePrincipals?$filter=displayName eq 'contoso.local'&$select=id,displayName")
+    assert found.status_code == 200, found.text
+    assert found.json()["value"] == [{"id": SP, "displayName": "contoso.local"}]
+    assert graph.get("/servicePrincipals?$filter=displayName eq 'fabrikam.local'").json()["value"] == []
+    assert graph.get(f"/servicePrincipals/{SP}?$select=id").json()["id"] == SP
+    assert error_of(graph.get("/servicePrincipals?$filter=notes eq 'x'"))[:2] == (400, "Request_UnsupportedQuery")
+    assert error_of(graph.get(f"/servicePrincipals/{GROUP}"))[0] == 404
+
+
+def test_the_job_schema_names_the_rule_provision_on_demand_takes(graph):
+    schema = graph.get(f"{JOBS}/{JOB}/schema").json()
+    [rule] = schema["synchronizationRules"]
+    assert rule["id"] == "33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2"
+    assert {m["sourceObjectName"] for m in rule["objectMappings"]} == {"user", "group"}
+
+
+def test_listing_service_principals_needs_an_application_read_permission(ready):
+    readonly = Graph(ready, app="readonly")
+    assert error_of(readonly.get("/servicePrincipals"))[:2] == (403, "Authorization_RequestDenied")
+    assert readonly.get(f"{JOBS}").status_code == 200

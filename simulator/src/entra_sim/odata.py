@@ -442,6 +442,15 @@ _RESOURCES: dict[str, dict[str, _Property]] = {
             _prop("otherMails", "eq not ge le in startsWith endsWith count", element=""),
         )
     },
+    "serviceprincipal": {
+        prop.name.lower(): prop
+        for prop in (
+            _prop("id", "eq ne not in"),
+            _prop("appId", "eq ne not in"),
+            _prop("displayName", "eq ne not ge le in startsWith null"),
+            _prop("servicePrincipalType", "eq ne not in"),
+        )
+    },
 }
 
 

@@ -33,6 +33,11 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # [U] start/restart assumed equal to provisionOnDemand; reading jobs also accepts Synchronization.Read.All.
     # [U] getting a directoryObject by id; also POST /directoryObjects/getByIds.
     "directory_objects.read": ("Directory.Read.All", "Directory.ReadWrite.All"),
+    # Listing service principals (to find the Cloud Sync configuration by name).
+    "service_principals.read": (
+        "Application.Read.All", "Application.ReadWrite.OwnedBy", "Application.ReadWrite.All", "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ),
     "synchronization.read": (
         "Synchronization.Read.All", "Application.ReadWrite.OwnedBy", "Synchronization.ReadWrite.All",
     ),

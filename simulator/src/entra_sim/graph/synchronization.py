@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
+from entra_sim import odata
 from entra_sim.graph.common import context_url, graph_json, json_body, no_content, operation, sim
+from entra_sim.graph.query import eventual
 from entra_sim.model import errors
 from entra_sim.model.tenant import utc_now
 
@@ -28,6 +31,50 @@ def _job(sp_id: str, job_id: str | None = None) -> dict[str, Any]:
     if job_id is not None and job_id != sync["job_id"]:
         raise errors.not_found(job_id)
     return sync
+
+
+def _principal(sync: dict[str, Any]) -> dict[str, Any]:
+    """The Cloud Sync configuration's service principal, named after the AD domain it syncs."""
+    sp_id = sync["service_principal_id"]
+    app_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cloud-sync/{sp_id}"))
+    name = sync.get("service_principal_name") or "Cloud Sync"
+    return {"id": sp_id, "appId": app_id, "displayName": name, "appDisplayName": name, "accountEnabled": True,
+            "servicePrincipalType": "Application", "servicePrincipalNames": [app_id],
+            "tags": ["WindowsAzureActiveDirectoryIntegratedApp"]}
+
+
+def _selected(obj: dict[str, Any]) -> dict[str, Any]:
+    text = request.args.get("$select")
+    if not text:
+        return obj
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    for name in names:
+        if name not in obj:
+            raise sim().config.error("unknown_property", name=name, type="servicePrincipal")
+    return {name: obj[name] for name in names}
+
+
+@bp.get("/servicePrincipals")
+@operation("service_principals.read")
+def list_service_principals() -> Response:
+    """Only the Cloud Sync service principal is modelled; $filter on id, appId, displayName, servicePrincipalType."""
+    sync = sim().tenant.cloud_sync
+    principals = [_principal(sync)] if sync else []
+    if request.args.get("$filter"):
+        try:
+            query = odata.parse_filter(request.args["$filter"])
+            query.validate("servicePrincipal", eventual() and request.args.get("$count", "").lower() == "true")
+        except odata.ODataError as exc:
+            raise errors.GraphError(400, exc.code, exc.message) from exc
+        principals = [p for p in principals if query.matches(p)]
+    return graph_json({"@odata.context": context_url("servicePrincipals"), "value": [_selected(p) for p in principals]})
+
+
+@bp.get("/servicePrincipals/<sp_id>")
+@operation("service_principals.read")
+def get_service_principal(sp_id: str) -> Response:
+    sync = _job(sp_id)
+    return graph_json({"@odata.context": context_url("servicePrincipals/$entity"), **_selected(_principal(sync))})
 
 
 def _render(sync: dict[str, Any]) -> dict[str, Any]:
@@ -70,6 +117,25 @@ def get_job(sp_id: str, job_id: str) -> Response:
     sync = _job(sp_id, job_id)
     fragment = f"servicePrincipals('{sync['service_principal_id']}')/synchronization/jobs/$entity"
     return graph_json({"@odata.context": context_url(fragment), **_render(sync)})
+
+
+@bp.get("/servicePrincipals/<sp_id>/synchronization/jobs/<job_id>/schema")
+@operation("synchronization.read")
+def get_schema(sp_id: str, job_id: str) -> Response:
+    """[U] names: one rule, Active Directory to Entra ID, provisioning users and groups."""
+    sync = _job(sp_id, job_id)
+    fragment = f"servicePrincipals('{sync['service_principal_id']}')/synchronization/jobs('{job_id}')/schema/$entity"
+    mappings = [{"name": f"Provision Active Directory {kind}s", "enabled": True, "flowTypes": "Add, Update, Delete",
+                 "sourceObjectName": kind.lower(), "targetObjectName": kind} for kind in ("User", "Group")]
+    return graph_json({
+        "@odata.context": context_url(fragment), "id": job_id, "version": "Date:2025-01-06T08:00:00Z",
+        "synchronizationRules": [{
+            "id": sync.get("rule_id"), "name": "USER_GROUP_ACTIVEDIRECTORY_TO_AAD", "editable": True,
+            "sourceDirectoryName": "Active Directory", "targetDirectoryName": "Azure Active Directory",
+            "objectMappings": mappings,
+        }],
+        "directories": [{"name": "Active Directory"}, {"name": "Azure Active Directory"}],
+    })
 
 
 @bp.post("/servicePrincipals/<sp_id>/synchronization/jobs/<job_id>/start")

@@ -15,6 +15,8 @@ from entra_sim.catalog import Catalog
 from entra_sim.model.tenant import Tenant, is_guid, new_id, utc_now
 
 PREPAID_UNITS = ("enabled", "lockedOut", "suspended", "warning")
+# The synchronization rule of Microsoft's Cloud Sync provisionOnDemand example (a group and two members).
+DEFAULT_RULE_ID = "33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2"
 APP_KEYS = {"name", "client_id", "display_name", "client_secret", "secret_expired", "certificate", "roles"}
 
 
@@ -239,7 +241,8 @@ def _identity(spec: dict[str, Any], where: str) -> dict[str, Any]:
 def _cloud_sync(spec: dict[str, Any] | None) -> dict[str, Any]:
     if spec is None:
         return {}
-    _only(spec, {"service_principal_id", "job_id", "on_prem_objects"}, "cloud_sync")
+    _only(spec, {"service_principal_id", "service_principal_name", "job_id", "rule_id", "on_prem_objects"},
+          "cloud_sync")
     objects = {}
     for index, obj in enumerate(spec.get("on_prem_objects", [])):
         where = f"cloud_sync.on_prem_objects[{index}]"
@@ -255,6 +258,11 @@ def _cloud_sync(spec: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "service_principal_id": _guid(_required(spec, "service_principal_id", "cloud_sync"), "cloud_sync"),
         "job_id": _required(spec, "job_id", "cloud_sync"),
+        # A Cloud Sync configuration's service principal is named after the AD domain it syncs.
+        "service_principal_name": spec.get("service_principal_name") or next(
+            (o["properties"].get("onPremisesDomainName") for o in objects.values()
+             if o["properties"].get("onPremisesDomainName")), "Cloud Sync"),
+        "rule_id": spec.get("rule_id") or DEFAULT_RULE_ID,
         "on_prem_objects": objects,
         "state": {"code": "Active", "lastExecution": None},
     }
