@@ -10,7 +10,7 @@ short_description: Provision an on-premises group (or user) to Microsoft Entra I
 version_added: 0.1.0
 description:
   - For tenants that sync Active Directory with Microsoft Entra Cloud Sync (the lightweight provisioning agent) rather
-    than Entra Connect Sync: provisions one on-premises group, with up to five members per request, or one user, on
+    than Entra Connect Sync. Provisions one on-premises group, with up to five members per request, or one user, on
     demand through Microsoft Graph (C(provisionOnDemand)), instead of waiting for the job's next run. With Entra
     Connect Sync use M(entra.licensing.adsync_cycle) instead.
   - The Cloud Sync configuration is a service principal named after the AD domain it syncs, found by O(service_principal)
