@@ -179,7 +179,8 @@ from ansible_collections.entra.licensing.plugins.module_utils.module import Grap
 from ansible_collections.entra.licensing.plugins.module_utils.odata import is_guid, quote
 
 MEMBERS_PER_REQUEST = 5
-SUCCESS, SKIPPED = "Success", "Skipped"
+SUCCESS = "Success"
+SKIPPED = "Skipped"
 
 
 def find_service_principal(client: GraphClient, reference: str) -> str:
