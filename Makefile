@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need (Samba AD DC for the on-premises directory, Chromium to look at the HTML report).
-SYS_PACKAGES ?= samba samba-dsdb-modules samba-vfs-modules samba-ad-provision iproute2
+SYS_PACKAGES ?= samba samba-dsdb-modules samba-vfs-modules samba-ad-provision iproute2 chromium
 COLLECTIONS := $(abspath build/collections)
 STAGE := $(COLLECTIONS)/ansible_collections/entra/licensing
 GET_PIP_CACHE := $(HOME)/.ansible/test/cache
@@ -85,6 +85,10 @@ test: lint unit integration sanity  ## everything CI runs
 bench: venv collection-path  ## benchmarks on the simulator: round trips and writes beside the naive approach
 	$(BIN)/python -m benchmarks.bench_members
 	$(BIN)/python -m benchmarks.bench_report
+
+.PHONY: demo
+demo: venv sysdeps collection-path  ## the story end to end on the simulator and a Samba AD DC, run twice (the second changes nothing)
+	$(BIN)/python tools/demo.py
 
 .PHONY: catalog
 catalog: venv  ## regenerate the SKU catalogue from ../shared/data (Microsoft's product and service plan table)
