@@ -84,7 +84,8 @@ notes:
   - Needs the Microsoft Graph application permission C(Synchronization.ReadWrite.All) (Microsoft lists
     C(Application.ReadWrite.OwnedBy) as least privileged, for service principals the app owns), plus
     C(Application.Read.All) to find the service principal by name.
-  - RV(changed) is true when a request provisioned something (result other than C(Skipped)) or the job was started.
+  - The task reports a change when a request provisioned something (a result other than C(Skipped)) or the job was
+    started.
 seealso:
   - module: entra.licensing.adsync_cycle
   - module: entra.licensing.synced_object_wait

@@ -338,5 +338,6 @@ def main() -> None:
         result["msg"] = "check mode: not in Entra ID yet: " + ", ".join(item.label for item in missing)
     module.exit_json(**result)
 
+
 if __name__ == "__main__":
     main()

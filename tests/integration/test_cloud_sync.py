@@ -67,7 +67,8 @@ def test_a_paused_job_is_started_once(simulator, tmp_path):
 
 
 def test_throttled_requests_are_sent_again_and_members_go_five_at_a_time(simulator, tmp_path):
-    simulator.admin("POST", "/faults", {"rules": [{"action": "throttle", "method": "POST", "path": "/v1.0/servicePrincipals/*/provisionOnDemand", "count": 1, "retry_after": 0.2}]})
+    throttle = {"action": "throttle", "method": "POST", "path": "/v1.0/servicePrincipals/*/provisionOnDemand", "count": 1, "retry_after": 0.2}
+    simulator.admin("POST", "/faults", {"rules": [throttle]})
     cursor = simulator.cursor()
     members = [NORA, OMAR] * 3  # six links: two requests
     run, result = provision(simulator, tmp_path, {"service_principal": "contoso.local", "object": GROUP, "members": members})

@@ -50,7 +50,7 @@ class Running:
         self.results = results
 
     def wait(self) -> tuple[PlaybookRun, dict[str, Any]]:
-        output, _ = self.process.communicate(timeout=600)
+        output = self.process.communicate(timeout=600)[0]
         run = PlaybookRun(self.process.returncode, output, self.command)
         assert self.results.exists(), run.output
         return run, json.loads(self.results.read_text())
