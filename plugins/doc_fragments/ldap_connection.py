@@ -71,4 +71,7 @@ options:
 requirements:
   - ldap3 >= 2.9
   - gssapi (only for O(auth=kerberos))
+notes:
+  - These options can be set once for every LDAP module of a play with C(module_defaults) and the action group
+    C(group/entra.licensing.ad).
 """
