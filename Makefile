@@ -85,6 +85,7 @@ test: lint unit integration sanity  ## everything CI runs
 bench: venv collection-path  ## benchmarks on the simulator: round trips and writes beside the naive approach
 	$(BIN)/python -m benchmarks.bench_members
 	$(BIN)/python -m benchmarks.bench_report
+	$(BIN)/python -m benchmarks.bench_plan
 
 .PHONY: demo
 demo: venv sysdeps collection-path  ## the story end to end on the simulator and a Samba AD DC, run twice (the second changes nothing)
