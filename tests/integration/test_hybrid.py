@@ -271,8 +271,8 @@ def test_a_cycle_already_running_is_waited_for_or_refused(hybrid, simulator, sam
 
     # busy=wait: the plugin polls while the scheduler's cycle runs; an administrator stops that cycle, ours starts.
     running = hybrid.spawn([sync("waited", busy="wait")])
-    wait_for(lambda: len(hybrid.scripts()) >= 3, "adsync_cycle polling the running cycle")
-    assert [entry["script"] for entry in hybrid.scripts()][1:] == ["status", "status"]
+    seen = wait_for(lambda: [entry["script"] for entry in hybrid.scripts()][1:] if len(hybrid.scripts()) >= 3 else None, "adsync_cycle polling")
+    assert set(seen) == {"status"}  # polling the running cycle, nothing started
     configure(simulator, samba_dc, **FAST)
     simulator.admin("POST", "/adconnect/stop")
     run, results = running.wait()
