@@ -19,20 +19,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The repository (for the test helpers) and the collection path `make collection-path` links (for what they import).
+sys.path[:0] = [str(ROOT), str(ROOT / ".tmp" / "collections")]
 
 from tests.integration.harness import BIN, HERE, PlaybookRun, Simulator, playbook_env, start_simulator  # noqa: E402
 from tests.integration.samba import SambaDC, start_copy  # noqa: E402
+from tests.integration.test_hybrid import FAST, INVENTORY, configure  # noqa: E402
 
-INVENTORY = """[controller]
-localhost ansible_connection=local
-
-[adconnect]
-aadconnect01 ansible_connection=entra_sim_adsync ansible_shell_type=powershell
-"""
 JOINER = "BenW@contoso.com"
 # A real Entra Connect cycle takes minutes and Entra licenses a group in seconds; the demo keeps both short.
-ADCONNECT_SPEED = {"step_seconds": 0.2, "gap_seconds": 0.1}
 LICENSE_PROCESSING_DELAY = 1.0
 
 
@@ -42,19 +37,7 @@ def say(text: str = "") -> None:
 
 def configure_adconnect(simulator: Simulator, dc: SambaDC) -> None:
     """The simulated Entra Connect server imports from the DC, within the story's OU=Entra."""
-    simulator.admin(
-        "PUT",
-        "/adconnect/config",
-        {
-            "server": dc.ip,
-            "base_dn": dc.base_dn,
-            "bind_dn": dc.admin_upn,
-            "bind_password": dc.admin_password,
-            "ca_bundle": str(dc.ca_file),
-            "sync_scope": [dc.sync_ou],
-            **ADCONNECT_SPEED,
-        },
-    )
+    configure(simulator, dc, sync_scope=[dc.sync_ou], **FAST)
     simulator.admin("PUT", "/config", {"license_processing_delay": LICENSE_PROCESSING_DELAY})
 
 

@@ -24,6 +24,13 @@ ACTIVE_STATES = frozenset(["Active", "ActiveWithError"])
 # Graph reports a healthy path's error as null or as the string "None" (reference 2.5); both mean no error.
 NO_ERROR = (None, "", "None")
 
+# The suboptions of every module's ``licenses`` option (enabled_plans and disabled_plans are mutually exclusive).
+LICENSE_OPTIONS: dict[str, dict[str, Any]] = dict(
+    sku=dict(type="str", required=True),
+    enabled_plans=dict(type="list", elements="str"),
+    disabled_plans=dict(type="list", elements="str"),
+)
+
 # An assignment as a set: skuId -> disabled plan ids (lower-case GUIDs). Sets make order and case irrelevant.
 Assignments = dict[str, frozenset[str]]
 

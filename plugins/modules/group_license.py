@@ -310,15 +310,15 @@ from ansible_collections.entra.licensing.plugins.module_utils.group_licenses imp
     settle,
     write_licenses,
 )
-from ansible_collections.entra.licensing.plugins.module_utils.licensing import LicensingError, resolve_licenses, seat_needs, service_losses
+from ansible_collections.entra.licensing.plugins.module_utils.licensing import (
+    LICENSE_OPTIONS,
+    LicensingError,
+    resolve_licenses,
+    seat_needs,
+    service_losses,
+)
 from ansible_collections.entra.licensing.plugins.module_utils.licensing_graph import MEMBER_LICENSE_FIELDS, read_catalog, user_members
 from ansible_collections.entra.licensing.plugins.module_utils.module import GraphModule
-
-LICENSE_SPEC = dict(
-    sku=dict(type="str", required=True),
-    enabled_plans=dict(type="list", elements="str"),
-    disabled_plans=dict(type="list", elements="str"),
-)
 
 
 def main() -> None:
@@ -329,7 +329,7 @@ def main() -> None:
                 type="list",
                 elements="dict",
                 required=True,
-                options=LICENSE_SPEC,
+                options=LICENSE_OPTIONS,
                 mutually_exclusive=[("enabled_plans", "disabled_plans")],
             ),
             state=dict(type="str", default="present", choices=["present", "absent", "exact"]),

@@ -299,15 +299,10 @@ members_with_errors:
 from typing import Any
 
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
-from ansible_collections.entra.licensing.plugins.module_utils.licensing import LicensingError
+from ansible_collections.entra.licensing.plugins.module_utils.licensing import LICENSE_OPTIONS, LicensingError
 from ansible_collections.entra.licensing.plugins.module_utils.module import GraphModule
 from ansible_collections.entra.licensing.plugins.module_utils.plan import PlanOptions, apply_plan
 
-LICENSE_SPEC = dict(
-    sku=dict(type="str", required=True),
-    enabled_plans=dict(type="list", elements="str"),
-    disabled_plans=dict(type="list", elements="str"),
-)
 GROUP_SPEC = dict(
     name=dict(type="str", required=True),
     id=dict(type="str"),
@@ -316,7 +311,7 @@ GROUP_SPEC = dict(
     membership=dict(type="str", choices=["assigned", "dynamic"]),
     rule=dict(type="str"),
     members=dict(type="list", elements="str"),
-    licenses=dict(type="list", elements="dict", options=LICENSE_SPEC, mutually_exclusive=[("enabled_plans", "disabled_plans")]),
+    licenses=dict(type="list", elements="dict", options=LICENSE_OPTIONS, mutually_exclusive=[("enabled_plans", "disabled_plans")]),
 )
 
 

@@ -227,6 +227,7 @@ from typing import Any
 from ansible_collections.entra.licensing.plugins.module_utils.client import GraphClient
 from ansible_collections.entra.licensing.plugins.module_utils.errors import GraphError
 from ansible_collections.entra.licensing.plugins.module_utils.licensing import (
+    LICENSE_OPTIONS,
     LicenseChange,
     LicensingError,
     apply_direct_change,
@@ -256,12 +257,6 @@ from ansible_collections.entra.licensing.plugins.module_utils.module import Grap
 from ansible_collections.entra.licensing.plugins.module_utils.sku_catalog import Catalog
 
 COUNTRY = re.compile(r"^[A-Z]{2}$")
-LICENSE_SPEC = dict(
-    sku=dict(type="str", required=True),
-    enabled_plans=dict(type="list", elements="str"),
-    disabled_plans=dict(type="list", elements="str"),
-)
-
 
 def ensure_usage_location(client: GraphClient, user: dict[str, Any], wanted: str | None, check_mode: bool) -> bool:
     if not wanted or wanted == user.get("usageLocation"):
@@ -308,7 +303,7 @@ def main() -> None:
     module = GraphModule(
         argument_spec=dict(
             user=dict(type="str", required=True),
-            licenses=dict(type="list", elements="dict", default=[], options=LICENSE_SPEC, mutually_exclusive=[("enabled_plans", "disabled_plans")]),
+            licenses=dict(type="list", elements="dict", default=[], options=LICENSE_OPTIONS, mutually_exclusive=[("enabled_plans", "disabled_plans")]),
             state=dict(type="str", default="present", choices=["present", "absent", "exact"]),
             usage_location=dict(type="str"),
             require_group_coverage=dict(type="bool", default=False),
