@@ -151,6 +151,24 @@ def test_bootstrap_of_a_cloud_plan_through_awx_credentials_and_drift_check(simul
     assert simulator.writes_since(cursor) == 0
 
 
+# docs/permissions.md: what bootstrap.yml needs for a plan of new cloud groups.
+LEAST_PRIVILEGE = ["Organization.Read.All", "Group.Read.All", "User.Read.All", "Group.Create", "GroupMember.ReadWrite.All", "LicenseAssignment.ReadWrite.All"]
+
+
+def test_the_documented_permissions_are_enough(simulator, tmp_path):
+    """bootstrap.yml with an app that holds exactly the permissions docs/permissions.md lists for it, and no more."""
+    seed = json.loads((ROOT / "simulator" / "src" / "entra_sim" / "seeds" / "article.json").read_text())
+    app = {"name": "licensing", "client_id": "c3000000-0000-4000-8000-0000000000aa", "client_secret": "least-privilege~secret", "roles": LEAST_PRIVILEGE}
+    seed["apps"].append(app)
+    simulator.reset(seed)
+    plan = {**CLOUD_PLAN, "license_report_dir": str(tmp_path / "report")}
+    credentials = {"AZURE_CLIENT_ID": app["client_id"], "AZURE_CLIENT_SECRET": app["client_secret"]}
+    run = run_playbook(PLAYBOOKS / "bootstrap.yml", simulator, extra_vars=plan, env=credentials)
+    assert run.rc == 0, run.output
+    refused = [entry for entry in simulator.log_since(0)["requests"] if entry.get("status") == 403]
+    assert refused == []
+
+
 def test_onboard_user_joins_the_groups_and_waits_for_active_licenses(simulator, tmp_path):
     apply_plan(simulator, tmp_path, CLOUD_PLAN["group_licensing_groups"][:2])
     joiner = {"onboard_user": GRADY, "onboard_groups": [BASE, EXCHANGE]}
