@@ -86,7 +86,7 @@ def find_groups_by_name(client: GraphClient, names: list[str], fields: tuple[str
     asks = _in_queries("/groups", "displayName", short, fields)
     asks += [BatchRequest("GET", filter_url("/groups", f"displayName eq {quote(name)}", fields) + "&$count=true", headers=ADVANCED) for name in long_]
     candidates: dict[str, list[dict[str, Any]]] = {}
-    for _, group in client.iterate_many(asks):
+    for _index, group in client.iterate_many(asks):
         candidates.setdefault(str(group.get("displayName") or "").casefold(), []).append(group)
     return {name: _the_one_named(name, candidates.get(name.casefold(), [])) for name in unique}
 

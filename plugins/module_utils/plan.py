@@ -245,7 +245,7 @@ def license_states(client: GraphClient, planned: list[PlannedGroup]) -> dict[int
     existing = [group.current["id"] for group in concerned.values() if group.current]
     now = members_by_group(client, existing, MEMBER_LICENSE_FIELDS) if existing else {}
     joining = [member["id"] for group in concerned.values() for member in group.to_add if object_kind(member) == "user"]
-    found, _ = find_users(client, joining, MEMBER_LICENSE_FIELDS) if joining else ({}, [])
+    found = find_users(client, joining, MEMBER_LICENSE_FIELDS)[0] if joining else {}
     users: dict[int, list[dict[str, Any]]] = {}
     for index, group in concerned.items():
         leaving = {member["id"].lower() for member in group.to_remove}

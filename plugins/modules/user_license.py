@@ -258,6 +258,7 @@ from ansible_collections.entra.licensing.plugins.module_utils.sku_catalog import
 
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 
+
 def ensure_usage_location(client: GraphClient, user: dict[str, Any], wanted: str | None, check_mode: bool) -> bool:
     if not wanted or wanted == user.get("usageLocation"):
         return False

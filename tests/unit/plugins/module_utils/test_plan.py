@@ -144,7 +144,7 @@ def test_iterate_many_follows_next_links_with_the_requests_headers():
 
     graph = Paging(
         {
-            ("GET", "/groups/a/members"): lambda query, body: (200, {"value": [{"id": "1"}], "@odata.nextLink": "https://graph.example/v1.0/groups/b/members?skiptoken=x"}),
+            ("GET", "/groups/a/members"): {"value": [{"id": "1"}], "@odata.nextLink": "https://graph.example/v1.0/groups/b/members?skiptoken=x"},
             ("GET", "/groups/b/members"): {"value": [{"id": "2"}]},
         }
     )
