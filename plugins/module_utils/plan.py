@@ -42,6 +42,7 @@ from ansible_collections.entra.licensing.plugins.module_utils.group_licenses imp
 from ansible_collections.entra.licensing.plugins.module_utils.groups import (
     CHECK_MODE_ID,
     DIFF_FIELDS,
+    changes,
     create_groups,
     diff_view,
     ensure_updated,
@@ -54,6 +55,7 @@ from ansible_collections.entra.licensing.plugins.module_utils.groups import (
 from ansible_collections.entra.licensing.plugins.module_utils.licensing import (
     DesiredLicense,
     LicensingError,
+    assignments,
     combined_seat_needs,
     licenses_diff,
     resolve_licenses,
@@ -219,7 +221,8 @@ def plan_members(client: GraphClient, planned: list[PlannedGroup], state: str, w
     managed = [group for group in planned if group.manages_members]
     existing = [group for group in managed if group.current is not None]
     for group in existing:
-        check_writable(group.current or {})
+        # As the group will be: a dynamic group the plan turns into an assigned one takes members.
+        check_writable({**group.current, **changes(group.current, group.group_params())} if group.current else {})
     current = list_members(client, [group.current["id"] for group in existing if group.current])
     for group in existing:
         group.members = current[group.current["id"].lower()] if group.current else {}
@@ -238,33 +241,66 @@ def plan_group_licenses(catalog: Catalog, planned: list[PlannedGroup], desired: 
             group.licenses = plan_licenses(catalog, group.group, group.exists, wanted, state=options.licenses_state, capacity_check=options.capacity_check)
 
 
-def license_states(client: GraphClient, planned: list[PlannedGroup]) -> dict[int, list[dict[str, Any]]]:
-    """For the groups whose new or reduced licenses must be checked: their user members as they will be, with license
-    states (the members now, less those to remove, plus those to add), by position in the plan."""
-    concerned = {index: group for index, group in enumerate(planned) if group.licenses and (group.licenses.new or group.licenses.reduced)}
-    existing = [group.current["id"] for group in concerned.values() if group.current]
+@dataclass
+class SeatTakers:
+    """A group's users who may take seats: its user members once the plan's member changes are made (read only when
+    the group gets new products or loses plans), and the users the plan adds to it."""
+
+    members: list[dict[str, Any]] = field(default_factory=list)
+    joining: list[dict[str, Any]] = field(default_factory=list)
+
+
+def products_after(group: PlannedGroup) -> set[str]:
+    """The SKU ids the group assigns once the plan is applied (those it has now when the plan leaves its licenses alone)."""
+    if group.licenses:
+        return set(group.licenses.after)
+    return set(assignments(group.group.get("assignedLicenses") or []))
+
+
+def seat_takers(client: GraphClient, planned: list[PlannedGroup]) -> dict[int, SeatTakers]:
+    """Users with their license states, by position in the plan, for the two ways a plan takes seats: products new to
+    a group (all its members) and members new to a group with products (the joiners)."""
+    with_new = {index for index, group in enumerate(planned) if group.licenses and (group.licenses.new or group.licenses.reduced)}
+    with_joiners = {index for index, group in enumerate(planned) if group.to_add and products_after(group)}
+    existing = [planned[index].current["id"] for index in with_new if planned[index].current]
     now = members_by_group(client, existing, MEMBER_LICENSE_FIELDS) if existing else {}
-    joining = [member["id"] for group in concerned.values() for member in group.to_add if object_kind(member) == "user"]
+    joining = [member["id"] for index in with_new | with_joiners for member in planned[index].to_add if object_kind(member) == "user"]
     found = find_users(client, joining, MEMBER_LICENSE_FIELDS)[0] if joining else {}
-    users: dict[int, list[dict[str, Any]]] = {}
-    for index, group in concerned.items():
+    takers: dict[int, SeatTakers] = {}
+    for index in with_new | with_joiners:
+        group = planned[index]
+        joiners = [found[member["id"]] for member in group.to_add if member["id"] in found]
         leaving = {member["id"].lower() for member in group.to_remove}
-        members = [user for user in now.get(group.current["id"].lower(), []) if user["id"].lower() not in leaving] if group.current else []
-        users[index] = members + [found[member["id"]] for member in group.to_add if member["id"] in found]
-    return users
+        staying = [user for user in now.get(group.current["id"].lower(), []) if user["id"].lower() not in leaving] if group.current else []
+        takers[index] = SeatTakers(staying + joiners, joiners)
+    return takers
+
+
+def seat_grants(catalog: Catalog, planned: list[PlannedGroup], takers: dict[int, SeatTakers]) -> list[tuple[DesiredLicense, list[dict[str, Any]]]]:
+    """Who would take a seat of which product: every member for a product new to a group, the joiners for the products
+    a group keeps."""
+    grants: list[tuple[DesiredLicense, list[dict[str, Any]]]] = []
+    for index, group in enumerate(planned):
+        taking = takers.get(index)
+        if taking is None:
+            continue
+        new = {item.sku_id: item for item in group.licenses.new} if group.licenses else {}
+        grants += [(item, taking.members) for item in new.values()]
+        kept = [catalog.sku_by_id(sku_id) for sku_id in sorted(products_after(group) - set(new))]
+        grants += [(DesiredLicense(sku, frozenset()), taking.joining) for sku in kept if sku is not None]
+    return grants
 
 
 def check_licenses(
-    catalog: Catalog, planned: list[PlannedGroup], users: dict[int, list[dict[str, Any]]], options: PlanOptions, warn: Callable[[str], None]
+    catalog: Catalog, planned: list[PlannedGroup], takers: dict[int, SeatTakers], options: PlanOptions, warn: Callable[[str], None]
 ) -> list[dict[str, Any]]:
     """Seats over the whole plan (a user counted once per product), then services lost per group; returns the seats."""
-    grants = [(item, users.get(index, [])) for index, group in enumerate(planned) if group.licenses for item in group.licenses.new]
-    seats = combined_seat_needs(grants)
+    seats = combined_seat_needs(seat_grants(catalog, planned, takers)) if options.capacity_check != "off" else []
     check_seats(seats, "the members of the plan's groups", options.capacity_check, warn)
     refused = []
     for index, group in enumerate(planned):
         if group.licenses and group.licenses.reduced and group.current:
-            group.losses = service_losses(catalog, group.current["id"], users.get(index, []), group.licenses.after)
+            group.losses = service_losses(catalog, group.current["id"], takers[index].members, group.licenses.after)
             try:
                 check_losses(group.losses, group.name, options.force)
             except LicensingError as error:
@@ -323,7 +359,7 @@ def apply_plan(client: GraphClient, specs: list[dict[str, Any]], options: PlanOp
         group.group = initial_group(group)
     plan_members(client, planned, options.members_state, warn)
     plan_group_licenses(catalog, planned, desired, options)
-    seats = check_licenses(catalog, planned, license_states(client, planned), options, warn)
+    seats = check_licenses(catalog, planned, seat_takers(client, planned), options, warn)
     write(client, catalog, planned, check_mode, warn)
     if options.wait:
         outcomes = settle(client, catalog, [group.licenses for group in planned if group.licenses], check_mode, options.wait_timeout)
