@@ -169,44 +169,36 @@ def test_the_documented_permissions_are_enough(simulator, tmp_path):
     assert refused == []
 
 
-def test_onboard_user_joins_the_groups_and_waits_for_active_licenses(simulator, tmp_path):
-    apply_plan(simulator, tmp_path, CLOUD_PLAN["group_licensing_groups"][:2])
-    joiner = {"onboard_user": GRADY, "onboard_groups": [BASE, EXCHANGE]}
+def check_apply_again(simulator: Simulator, name: str, **extra_vars: Any) -> PlaybookRun:
+    """A playbook in check mode (no write), for real, and again (changed=0, no write); returns the real run."""
     cursor = simulator.cursor()
-    check = playbook("onboard_user", simulator, check=True, **joiner)
+    check = playbook(name, simulator, check=True, **extra_vars)
     assert check.rc == 0, check.output
     assert simulator.writes_since(cursor) == 0
-
-    run = playbook("onboard_user", simulator, **joiner)
+    run = playbook(name, simulator, **extra_vars)
     assert run.rc == 0, run.output
-    assert f"Office 365 E3: {BASE} Active, {EXCHANGE} Active" in run.output
-    assert simulator.writes_since(cursor) == 2
-
     cursor = simulator.cursor()
-    again = playbook("onboard_user", simulator, **joiner)
+    again = playbook(name, simulator, **extra_vars)
     assert again.rc == 0 and again.recap()["changed"] == 0, again.output
     assert simulator.writes_since(cursor) == 0
+    return run
+
+
+def test_onboard_user_joins_the_groups_and_waits_for_active_licenses(simulator, tmp_path):
+    apply_plan(simulator, tmp_path, CLOUD_PLAN["group_licensing_groups"][:2])
+    cursor = simulator.cursor()
+    run = check_apply_again(simulator, "onboard_user", onboard_user=GRADY, onboard_groups=[BASE, EXCHANGE])
+    assert f"Office 365 E3: {BASE} Active, {EXCHANGE} Active" in run.output
+    assert simulator.writes_since(cursor) == 2  # one member write per group, in the real run
 
 
 def test_migrate_direct_licenses_removes_only_what_the_group_covers(simulator, tmp_path):
     """Megan holds Office 365 E3 directly; she joins the base group, and only then loses the direct assignment."""
     apply_plan(simulator, tmp_path, CLOUD_PLAN["group_licensing_groups"][:1])
-    migration = {"migrate_group": BASE, "migrate_users": [MEGAN], "migrate_skus": ["Office 365 E3"]}
-    cursor = simulator.cursor()
-    check = playbook("migrate_direct_licenses", simulator, check=True, **migration)
-    assert check.rc == 0, check.output
-    assert simulator.writes_since(cursor) == 0
-
-    run = playbook("migrate_direct_licenses", simulator, **migration)
-    assert run.rc == 0, run.output
+    run = check_apply_again(simulator, "migrate_direct_licenses", migrate_group=BASE, migrate_users=[MEGAN], migrate_skus=["Office 365 E3"])
     assert "Migrated 1 user(s) to O365_Licenses_E3_Base." in run.output
     megan = simulator.admin("GET", "/state")["tenant"]["users"]["a1000000-0000-4000-8000-000000000003"]
     assert [(state["assignedByGroup"] is None, state["state"]) for state in megan["licenseAssignmentStates"]] == [(False, "Active")]
-
-    cursor = simulator.cursor()
-    again = playbook("migrate_direct_licenses", simulator, **migration)
-    assert again.rc == 0 and again.recap()["changed"] == 0, again.output
-    assert simulator.writes_since(cursor) == 0
 
 
 # Names that break HTML, CSV and spreadsheets if they are not escaped.
