@@ -13,9 +13,10 @@ description:
     dynamic), their members, and the products and service plans each group assigns - then waits until Entra has
     applied the licenses to every member and reports the members whose license failed.
   - Built for plans of any size. One token serves the whole plan, and reads and writes of all groups travel together
-    in JSON C($batch) requests, so fifty groups cost about a dozen round trips instead of the hundreds a loop over
-    M(entra.licensing.group), M(entra.licensing.group_member) and M(entra.licensing.group_license) takes (and one
-    module process instead of a hundred and fifty). It runs the same code as those modules.
+    in JSON C($batch) requests. Fifty groups of ten members take 24 round trips to apply and 11 to confirm on a
+    rerun, where a loop over M(entra.licensing.group), M(entra.licensing.group_member) and
+    M(entra.licensing.group_license) takes 650 and 350 round trips in 150 module processes. It runs the same code as
+    those modules.
   - Groups synced from on-premises Active Directory (O(groups[].source=onprem)) are only licensed here; create them
     and manage their members with M(entra.licensing.ad_group), sync them with M(entra.licensing.adsync_cycle) and
     wait for them with M(entra.licensing.synced_object_wait) first. The P(entra.licensing.group_licensing#role) role
