@@ -120,16 +120,9 @@ class GraphClient:
         return GraphResponse(response.status_code, dict(response.headers), payload)
 
     def _give_up(self, method: str, path: str, attempts: int, last: GraphError) -> GraphError:
-        error = GraphError(
-            f"{method} {path}: gave up after {attempts} attempt(s) within retry_timeout={self.retry_timeout:g}s; "
-            f"last error: {last.message}",
-            status=last.status,
-            code=last.code,
-            request_id=last.request_id,
-            client_request_id=last.client_request_id,
-            retry_after=last.retry_after,
+        return last.with_message(
+            f"{method} {path}: gave up after {attempts} attempt(s) within retry_timeout={self.retry_timeout:g}s; last error: {last.message}"
         )
-        return error
 
     def request(
         self,
