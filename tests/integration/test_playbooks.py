@@ -221,6 +221,10 @@ def hostile_seed() -> dict[str, Any]:
             "licenses": [{"skuPartNumber": "ENTERPRISEPACK"}],
         }
     )
+    # Exchange Online (Plan 1) beside E3's Exchange Online (Plan 2): a MutuallyExclusiveViolation for the Errors table.
+    seed["groups"].append(
+        {"displayName": "Kiosk", "mailNickname": "kiosk", "members": ["hostile@contoso.onmicrosoft.com"], "licenses": [{"skuPartNumber": "EXCHANGESTANDARD"}]}
+    )
     return seed
 
 
@@ -265,12 +269,14 @@ def test_license_report_escapes_every_name_and_renders(simulator, tmp_path):
     assert "http" not in html.replace("http://evil.example", "")  # nothing loaded from anywhere
     for section in ("Products and seats", "Groups with products", "Plans and processing state", "Users and assignment paths", "Errors"):
         assert f">{section}</h2>" in html
+    errors = html[html.index('id="errors"'):]
+    assert "MutuallyExclusiveViolation" in errors and "Group: Kiosk" in errors
 
     with (report_dir / "license-assignments.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     names = {row["displayName"] for row in rows}
     assert HOSTILE_USER in names and "'" + FORMULA_USER in names
-    assert {row["group"] for row in rows if row["displayName"] == HOSTILE_USER} == {HOSTILE_GROUP}
+    assert {row["group"] for row in rows if row["displayName"] == HOSTILE_USER} == {HOSTILE_GROUP, "Kiosk"}
     data = json.loads((report_dir / "license-report.json").read_text(encoding="utf-8"))
     assert HOSTILE_GROUP in {g["displayName"] for g in data["groups"]}
 
