@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # The repository (for the test helpers) and the collection path `make collection-path` links (for what they import).
 sys.path[:0] = [str(ROOT), str(ROOT / ".tmp" / "collections")]
 
+from tests.integration.adconnect import FAST, INVENTORY, configure  # noqa: E402
 from tests.integration.harness import BIN, HERE, PlaybookRun, Simulator, playbook_env, start_simulator  # noqa: E402
 from tests.integration.samba import SambaDC, start_copy  # noqa: E402
-from tests.integration.test_hybrid import FAST, INVENTORY, configure  # noqa: E402
 
 JOINER = "BenW@contoso.com"
 # A real Entra Connect cycle takes minutes and Entra licenses a group in seconds; the demo keeps both short.

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from .adconnect import FAST, INVENTORY, configure
 from .harness import BIN, HERE, ROOT, PlaybookRun, Simulator, playbook_env
 from .samba import SambaDC
-from .test_hybrid import FAST, INVENTORY, configure
 
 pytest_plugins = [f"{__package__}.samba_fixtures"]
 

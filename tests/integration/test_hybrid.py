@@ -21,6 +21,7 @@ import requests
 
 from ansible_collections.entra.licensing.plugins.action.adsync_cycle import build_script
 
+from .adconnect import FAST, INVENTORY, configure
 from .harness import BIN, HERE, ROOT, PlaybookRun, Simulator, playbook_env
 from .samba import SambaDC
 
@@ -30,15 +31,6 @@ BASE = "O365_Licenses_E3_Base"
 EXCHANGE = "O365_Licenses_E3_Exchange"
 E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
 AD_CONNECTOR, AAD_CONNECTOR = "corp.contoso.test", "contoso.onmicrosoft.com - AAD"
-INVENTORY = """[controller]
-localhost ansible_connection=local
-
-[adconnect]
-aadconnect01 ansible_connection=entra_sim_adsync ansible_shell_type=powershell
-"""
-# Tiny step times keep a cycle well under a second; polls stay at one second where a test waits for a cycle
-# started by the scheduler, so the idle confirmation of two polls outlasts adsync_cycle's one-second start tolerance.
-FAST = {"step_seconds": 0.05, "gap_seconds": 0.05}
 
 
 class Running:
@@ -127,21 +119,6 @@ def load_connection_plugin() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def configure(simulator: Simulator, dc: SambaDC, **settings: Any) -> dict[str, Any]:
-    return simulator.admin(
-        "PUT",
-        "/adconnect/config",
-        {
-            "server": dc.ip,
-            "base_dn": dc.base_dn,
-            "bind_dn": dc.admin_upn,
-            "bind_password": dc.admin_password,
-            "ca_bundle": str(dc.ca_file),
-            **settings,
-        },
-    )
 
 
 def ad_group(register: str, name: str, dc: SambaDC, ignore_errors: bool = False, **options: Any) -> dict[str, Any]:
