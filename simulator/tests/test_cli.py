@@ -53,7 +53,8 @@ def test_the_server_stops_cleanly_on_signals_and_keeps_its_state_for_the_next_st
     created = Graph(ready).create_group("Survivor")
     ca = Path(ready["ca_bundle"]).read_bytes()
     process.send_signal(signum)
-    assert process.wait(timeout=15) == 0
+    process.communicate(timeout=15)  # also closes the output pipe
+    assert process.returncode == 0
     assert not (state_dir / "ready.json").exists() and (state_dir / "snapshot.json").exists()
     process, ready = serve(state_dir)
     try:
@@ -61,7 +62,7 @@ def test_the_server_stops_cleanly_on_signals_and_keeps_its_state_for_the_next_st
         assert Graph(ready).get(f"/groups/{created['id']}").json()["displayName"] == "Survivor"
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=15)
+        process.communicate(timeout=15)
 
 
 def test_a_bad_seed_stops_the_command_with_a_message(tmp_path):
